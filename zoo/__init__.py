@@ -1,0 +1,23 @@
+"""A zoo of classic Keras models: pure builders, registered by name.
+
+    import zoo
+    zoo.names()                                   # every registered builder
+    model = zoo.build("binary_classifier", input_shape=(30,), num_outputs=1, dropout=0.3)
+
+Nothing here reads data or trains; that is the job of `recipes`.
+"""
+
+from zoo.registry import (  # noqa: F401
+    TASKS,
+    ZooError,
+    build,
+    entry,
+    hyperparameters,
+    names,
+    register,
+    search_space,
+    tunable,
+)
+
+# Importing the families registers their builders.
+from zoo import linear, tabular  # noqa: F401,E402

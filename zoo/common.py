@@ -1,0 +1,83 @@
+"""What every builder shares: one layer list assembled in either API, and task-aware compiling.
+
+A builder describes its network once, as a list of layers; `assemble` turns that list into a
+Sequential model or a functional one. Both forms therefore have the same layers, shapes and
+parameter counts by construction, and no builder is written twice.
+"""
+
+import keras
+
+from zoo import layers as scratch
+from zoo.registry import ZooError
+
+APIS = ("sequential", "functional")
+DENSE_IMPLEMENTATIONS = ("keras", "scratch")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
+
+# Loss and metrics each task needs; classification labels are one-hot (binary: one 0/1 column).
+TASK_LOSS = {
+    "regression": "mse",
+    "binary": "binary_crossentropy",
+    "multiclass": "categorical_crossentropy",
+}
+
+
+def task_metrics(task):
+    if task == "regression":
+        return [keras.metrics.MeanAbsoluteError(name="mae")]
+    if task == "binary":
+        return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    return [keras.metrics.CategoricalAccuracy(name="accuracy")]
+
+
+def choose(value, valid, what):
+    if value not in valid:
+        raise ZooError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+    return value
+
+
+def positive(value, what):
+    if value <= 0:
+        raise ZooError(f"{what} must be positive, got {value}")
+    return value
+
+
+def fraction(value, what):
+    if not 0.0 <= value < 1.0:
+        raise ZooError(f"{what} must be in [0, 1), got {value}")
+    return value
+
+
+def dense_layer(units, *, dense="keras", activation=None, l2=0.0, name=None):
+    """A Dense layer from Keras or from scratch, with optional L2 weight decay on the kernel."""
+    implementation = {"keras": keras.layers.Dense, "scratch": scratch.Dense}[
+        choose(dense, DENSE_IMPLEMENTATIONS, "dense implementation")
+    ]
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    return implementation(units, activation=activation, kernel_regularizer=regularizer, name=name)
+
+
+def assemble(input_shape, layer_list, *, api, name):
+    """The same layers as `keras.Sequential` or as a functional `keras.Model`."""
+    choose(api, APIS, "api")
+    inputs = keras.Input(shape=input_shape, name="features")
+    if api == "sequential":
+        return keras.Sequential([inputs, *layer_list], name=name)
+    outputs = inputs
+    for layer in layer_list:
+        outputs = layer(outputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3):
+    """Compile with the task's loss and metrics and the named optimizer."""
+    choose(optimizer, OPTIMIZERS, "optimizer")
+    positive(learning_rate, "learning_rate")
+    model.compile(
+        optimizer=keras.optimizers.get(
+            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
+        ),
+        loss=TASK_LOSS[task],
+        metrics=task_metrics(task),
+    )
+    return model

@@ -1,0 +1,75 @@
+"""Multilayer perceptrons for tabular data: a regressor and binary / multiclass classifiers.
+
+Each takes L2 weight decay and dropout as arguments (the classic recipe against overfitting on
+small tables) and comes with a keras-tuner search space beside it.
+"""
+
+import keras
+
+from zoo.common import assemble, compile_for, dense_layer, fraction, positive
+from zoo.registry import ZooError, register
+
+
+def mlp_space(hp):
+    """Search space shared by the MLP builders: depth, width, dropout, L2, optimizer, step size."""
+    return {
+        "hidden_units": (hp.Int("units", 16, 256, step=2, sampling="log"),) * hp.Int("layers", 1, 3),
+        "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
+        "l2": hp.Float("l2", 1e-6, 1e-2, sampling="log"),
+        "optimizer": hp.Choice("optimizer", ["adam", "rmsprop", "sgd"]),
+        "learning_rate": hp.Float("learning_rate", 1e-4, 1e-1, sampling="log"),
+    }
+
+
+def mlp_layers(hidden_units, *, activation, dropout, l2, dense):
+    """Hidden Dense layers, each followed by dropout when `dropout` > 0."""
+    fraction(dropout, "dropout")
+    if l2 < 0:
+        raise ZooError(f"l2 must be >= 0, got {l2}")
+    layers = []
+    for i, units in enumerate(hidden_units):
+        positive(units, "hidden_units")
+        layers.append(dense_layer(units, dense=dense, activation=activation, l2=l2, name=f"hidden_{i}"))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    return layers
+
+
+def _mlp(task, head_units, head_activation, input_shape, *, name, hidden_units, activation,
+         dropout, l2, api, optimizer, learning_rate, dense):
+    layers = mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)
+    layers.append(dense_layer(head_units, dense=dense, activation=head_activation, l2=l2, name="output"))
+    model = assemble(input_shape, layers, api=api, name=name)
+    return compile_for(model, task, optimizer=optimizer, learning_rate=learning_rate)
+
+
+@register(tasks=("regression",), space=mlp_space)
+def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activation="relu",
+                    dropout=0.0, l2=0.0, api="functional", optimizer="adam",
+                    learning_rate=1e-3, dense="keras"):
+    """Linear output, mean squared error loss, mean absolute error metric."""
+    return _mlp("regression", num_outputs, None, input_shape, name="dense_regressor",
+                hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
+                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense)
+
+
+@register(tasks=("binary",), space=mlp_space)
+def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation="relu",
+                      dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
+                      learning_rate=1e-3, dense="keras"):
+    """One sigmoid unit, binary cross-entropy, accuracy and AUC."""
+    if num_outputs != 1:
+        raise ZooError(f"binary_classifier has one output unit, got num_outputs={num_outputs}")
+    return _mlp("binary", 1, "sigmoid", input_shape, name="binary_classifier",
+                hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
+                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense)
+
+
+@register(tasks=("multiclass",), space=mlp_space)
+def multiclass_classifier(input_shape, num_outputs, hidden_units=(32,), activation="relu",
+                          dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
+                          learning_rate=1e-3, dense="keras"):
+    """Softmax over `num_outputs` classes, categorical cross-entropy on one-hot labels."""
+    return _mlp("multiclass", num_outputs, "softmax", input_shape, name="multiclass_classifier",
+                hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
+                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense)
