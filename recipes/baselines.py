@@ -14,13 +14,13 @@ def reference_models(task, seed):
             "linear": Ridge(),
             "random_forest": RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=-1),
             "gradient_boosting": GradientBoostingRegressor(random_state=seed),
-            "mlp": MLPRegressor((64, 64), max_iter=2000, early_stopping=True, random_state=seed),
+            "mlp": MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=2000, early_stopping=True, random_state=seed),
         }
     return {
         "linear": LogisticRegression(max_iter=2000),
         "random_forest": RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=-1),
         "gradient_boosting": GradientBoostingClassifier(random_state=seed),
-        "mlp": MLPClassifier((64,), max_iter=2000, early_stopping=True, random_state=seed),
+        "mlp": MLPClassifier(hidden_layer_sizes=(64,), max_iter=2000, early_stopping=True, random_state=seed),
     }
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import recipes  # noqa: F401  (quiets TensorFlow's start-up logging before anything imports it)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
 

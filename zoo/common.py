@@ -48,13 +48,18 @@ def fraction(value, what):
     return value
 
 
-def dense_layer(units, *, dense="keras", activation=None, l2=0.0, name=None):
-    """A Dense layer from Keras or from scratch, with optional L2 weight decay on the kernel."""
+def dense_layer(units, *, dense="keras", activation=None, l2=0.0, bias=0.0, name=None):
+    """A Dense layer from Keras or from scratch, with optional L2 weight decay on the kernel.
+
+    `bias` sets the initial bias: an output layer started at the target's mean (regression) or
+    log-odds (binary) skips the first epochs of merely learning where the data sits.
+    """
     implementation = {"keras": keras.layers.Dense, "scratch": scratch.Dense}[
         choose(dense, DENSE_IMPLEMENTATIONS, "dense implementation")
     ]
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    return implementation(units, activation=activation, kernel_regularizer=regularizer, name=name)
+    return implementation(units, activation=activation, kernel_regularizer=regularizer,
+                          bias_initializer=keras.initializers.Constant(bias), name=name)
 
 
 def assemble(input_shape, layer_list, *, api, name):
@@ -70,9 +75,13 @@ def assemble(input_shape, layer_list, *, api, name):
 
 
 def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3):
-    """Compile with the task's loss and metrics and the named optimizer."""
+    """Compile with the task's loss and metrics and the named optimizer.
+
+    `learning_rate` is a number or a `keras.optimizers.schedules.LearningRateSchedule`.
+    """
     choose(optimizer, OPTIMIZERS, "optimizer")
-    positive(learning_rate, "learning_rate")
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        positive(learning_rate, "learning_rate")
     model.compile(
         optimizer=keras.optimizers.get(
             {"class_name": optimizer, "config": {"learning_rate": learning_rate}}

@@ -19,10 +19,10 @@ def linear_space(hp):
 
 @register(tasks=("regression",), space=linear_space)
 def linear_regression(input_shape, num_outputs=1, api="functional", optimizer="sgd",
-                      learning_rate=0.03, dense="keras"):
-    """y = Xw + b, fitted by minibatch SGD on the squared loss."""
-    model = assemble(input_shape, [dense_layer(num_outputs, dense=dense, name="linear")],
-                     api=api, name="linear_regression")
+                      learning_rate=0.03, dense="keras", output_bias=0.0):
+    """y = Xw + b, fitted by minibatch SGD on the squared loss; b starts at `output_bias`."""
+    layer = dense_layer(num_outputs, dense=dense, bias=output_bias, name="linear")
+    model = assemble(input_shape, [layer], api=api, name="linear_regression")
     return compile_for(model, "regression", optimizer=optimizer, learning_rate=learning_rate)
 
 

@@ -36,9 +36,10 @@ def mlp_layers(hidden_units, *, activation, dropout, l2, dense):
 
 
 def _mlp(task, head_units, head_activation, input_shape, *, name, hidden_units, activation,
-         dropout, l2, api, optimizer, learning_rate, dense):
+         dropout, l2, api, optimizer, learning_rate, dense, output_bias=0.0):
     layers = mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)
-    layers.append(dense_layer(head_units, dense=dense, activation=head_activation, l2=l2, name="output"))
+    layers.append(dense_layer(head_units, dense=dense, activation=head_activation, l2=l2,
+                              bias=output_bias, name="output"))
     model = assemble(input_shape, layers, api=api, name=name)
     return compile_for(model, task, optimizer=optimizer, learning_rate=learning_rate)
 
@@ -46,23 +47,31 @@ def _mlp(task, head_units, head_activation, input_shape, *, name, hidden_units, 
 @register(tasks=("regression",), space=mlp_space)
 def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activation="relu",
                     dropout=0.0, l2=0.0, api="functional", optimizer="adam",
-                    learning_rate=1e-3, dense="keras"):
-    """Linear output, mean squared error loss, mean absolute error metric."""
+                    learning_rate=1e-3, dense="keras", output_bias=0.0):
+    """Linear output, mean squared error loss, mean absolute error metric.
+
+    `output_bias`: start the output at the training targets' mean.
+    """
     return _mlp("regression", num_outputs, None, input_shape, name="dense_regressor",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
-                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense)
+                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
+                output_bias=output_bias)
 
 
 @register(tasks=("binary",), space=mlp_space)
 def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation="relu",
                       dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
-                      learning_rate=1e-3, dense="keras"):
-    """One sigmoid unit, binary cross-entropy, accuracy and AUC."""
+                      learning_rate=1e-3, dense="keras", output_bias=0.0):
+    """One sigmoid unit, binary cross-entropy, accuracy and AUC.
+
+    `output_bias`: start at the training classes' log-odds, log(positives / negatives).
+    """
     if num_outputs != 1:
         raise ZooError(f"binary_classifier has one output unit, got num_outputs={num_outputs}")
     return _mlp("binary", 1, "sigmoid", input_shape, name="binary_classifier",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
-                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense)
+                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
+                output_bias=output_bias)
 
 
 @register(tasks=("multiclass",), space=mlp_space)
