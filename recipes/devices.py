@@ -1,18 +1,28 @@
 """Which device trains: one GPU when present, `MirroredStrategy` over several, and
 `MultiWorkerMirroredStrategy` when `TF_CONFIG` describes a cluster. Models are built inside
-`strategy().scope()` so their variables live where the strategy wants them.
+`strategy().scope()` so their variables live where the strategy wants them, and in the precision
+`--mixed-precision` asks for (`dtype_policy`).
 """
 
+import contextlib
 import functools
 import json
 import os
 
+import keras
 import tensorflow as tf
+
+from recipes.errors import UserError
+
+
+def multi_worker():
+    """Whether `TF_CONFIG` describes a cluster, making this process one of several workers."""
+    return bool(os.environ.get("TF_CONFIG") and json.loads(os.environ["TF_CONFIG"]).get("cluster"))
 
 
 @functools.cache
 def strategy():
-    if os.environ.get("TF_CONFIG") and json.loads(os.environ["TF_CONFIG"]).get("cluster"):
+    if multi_worker():
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
@@ -30,3 +40,28 @@ def device_name():
     if replicas > 1:
         return f"{replicas}x {kind}"
     return "GPU:0" if gpus else "CPU"
+
+
+def mixed_precision_policy():
+    """The Keras dtype policy `--mixed-precision` means on this machine.
+
+    On a GPU, mixed_float16: compile then wraps the optimizer in a LossScaleOptimizer, and both
+    loops scale the loss through it. On CPU, mixed_bfloat16 measured no faster than float32,
+    even with AVX512_BF16 (within a few percent either way, benchmarks/loops.py), for 8 bits of
+    mantissa instead of 24, so asking for it there is a user error.
+    """
+    if tf.config.list_logical_devices("GPU"):
+        return "mixed_float16"
+    raise UserError("--mixed-precision needs a GPU (on CPU, bfloat16 measured no faster than "
+                    "float32); run without it")
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Build layers with the dtype policy `name` inside; the global policy is restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

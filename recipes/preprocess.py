@@ -161,7 +161,11 @@ class TabularPreprocessor:
 
 
 def preprocessor_for(dataset):
-    """The preprocessor that fits this kind of data (tables: a ColumnTransformer)."""
+    """The preprocessor that fits this kind of data (tables: a ColumnTransformer; images: scaling)."""
+    from recipes import images  # here, not at the top: images imports this module
+
+    if images.is_images(dataset):
+        return images.ImagePreprocessor(dataset.task)
     return TabularPreprocessor(dataset.task)
 
 

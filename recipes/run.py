@@ -13,14 +13,20 @@ import numpy as np
 import pandas as pd
 
 import zoo
-from recipes import artifacts, baselines, datasets, devices, plots, preprocess, train
+from recipes import (artifacts, baselines, datasets, devices, images, plots, preprocess, tape,
+                     train)
 from recipes.catalog import MODEL_FOR_TASK, RECIPES
 from recipes.errors import UserError
 
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
+CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+MISCLASSIFIED_FILE = "misclassified.png"
 RUNS_DIR = Path("reports/runs")
+
+# The training loops, each `loop(model, train, val, config, out) -> train.TrainResult`.
+LOOPS = {"fit": train.fit, "tape": tape.fit, "scratch": tape.scratch}
 
 
 @dataclass(frozen=True)
@@ -31,12 +37,16 @@ class RunOptions:
     batch_size: int | None = None
     seed: int = 0
     api: str = "functional"
-    loop: str = "fit"
+    loop: str | None = None  # None: the recipe's (fit; scratch for linear-scratch)
     model: str | None = None
     hyperparameters: dict = field(default_factory=dict)  # --set NAME=VALUE, over the recipe's
     data: datasets.DataOptions = datasets.DataOptions()
     out: Path | None = None
     quiet: bool = False
+    mixed_precision: bool = False
+    jit: bool | None = None  # XLA on or off; None: Keras' choice (on for one GPU, off on CPU)
+    augment: bool = False  # random shifts and rotations of training images (image recipes)
+    export: bool = False  # also export the run for serving, into OUT/export (recipes/export.py)
 
 
 @dataclass
@@ -64,8 +74,10 @@ def check_options(options):
         raise UserError(f"--epochs must be at least 1, got {options.epochs}")
     if options.batch_size is not None and options.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {options.batch_size}")
-    if options.loop not in train.LOOPS:
-        raise UserError(f"unknown loop {options.loop!r}; valid: {', '.join(train.LOOPS)}")
+    if options.loop is not None and options.loop not in LOOPS:
+        raise UserError(f"unknown loop {options.loop!r}; valid: {', '.join(LOOPS)}")
+    if options.mixed_precision:
+        devices.mixed_precision_policy()  # a UserError where it cannot help
 
 
 def prepare(name, options):
@@ -86,18 +98,45 @@ def prepare(name, options):
                         f"{', '.join(zoo.names(dataset.task))}")
     defaults = entry.hyperparameters if model_name == recipe_model else {}  # tuned for that model
     hyperparameters = {**defaults, **options.hyperparameters, "api": options.api}
+    if "output_bias" in zoo.hyperparameters(model_name):
+        hyperparameters.setdefault("output_bias", output_bias(arrays["train"][1], dataset.task))
+    if options.augment and not images.is_images(dataset):
+        raise UserError(f"--augment shifts and rotates training images; {name} is not an image recipe")
+    loop = options.loop or entry.loop
+    if loop == "fit" and devices.multi_worker():
+        raise UserError("Keras 3's model.fit cannot train across workers (TF_CONFIG is set; "
+                        "keras-team/keras#20585); use --loop tape")
+    if loop == "scratch" and model_name != "linear_regression":
+        raise UserError(f"--loop scratch trains linear_regression only, not {model_name!r}; "
+                        f"use --loop fit or --loop tape")
     config = train.TrainConfig(epochs=options.epochs or entry.epochs,
                                batch_size=options.batch_size or entry.batch_size,
-                               patience=entry.patience, seed=options.seed, quiet=options.quiet)
+                               patience=entry.patience, seed=options.seed, quiet=options.quiet,
+                               loop=loop, mixed_precision=options.mixed_precision,
+                               jit=options.jit,
+                               augment=images.augmentation(options.seed) if options.augment else None)
     return Prepared(entry, dataset, splits, preprocessor, arrays, model_name, hyperparameters, config)
 
 
+def output_bias(encoded_target, task):
+    """Where the output layer starts: the training targets' mean, or the classes' log-odds."""
+    if task == "regression":
+        return round(float(np.mean(encoded_target)), 6)
+    positives = float(np.clip(np.mean(encoded_target), 1e-6, 1 - 1e-6))
+    return round(float(np.log(positives / (1 - positives))), 6)
+
+
 def build_model(prepared):
-    """Build the zoo model inside the device strategy's scope."""
-    keras.utils.set_random_seed(prepared.config.seed)
-    with devices.strategy().scope():
-        return zoo.build(prepared.model_name, prepared.preprocessor.input_shape,
-                         prepared.preprocessor.num_outputs, **prepared.hyperparameters)
+    """Build the zoo model inside the device strategy's scope, in the precision asked for."""
+    config = prepared.config
+    keras.utils.set_random_seed(config.seed)
+    policy = devices.mixed_precision_policy() if config.mixed_precision else "float32"
+    with devices.strategy().scope(), devices.dtype_policy(policy):
+        model = zoo.build(prepared.model_name, prepared.preprocessor.input_shape,
+                          prepared.preprocessor.num_outputs, **prepared.hyperparameters)
+    if config.jit is not None:
+        model.jit_compile = config.jit  # both loops read it: fit and the tape loop's step
+    return model
 
 
 def run(name, options):
@@ -106,25 +145,32 @@ def run(name, options):
     model = build_model(prepared)  # a wrong hyperparameter fails here, before anything is written
     out = Path(options.out or RUNS_DIR / name)
     out.mkdir(parents=True, exist_ok=True)
-    result = train.LOOPS[options.loop](model, prepared.arrays["train"], prepared.arrays["val"],
-                                       prepared.config, out)
+    result = LOOPS[prepared.config.loop](model, prepared.arrays["train"], prepared.arrays["val"],
+                                         prepared.config, out)
     metrics = evaluate(prepared, model, result, options)
     write_artifacts(out, prepared, model, result, metrics)
+    if options.export:
+        from recipes.export import export  # here: export imports predict, which imports this module
+
+        export(out)
     return metrics
 
 
 def evaluate(prepared, model, result, options):
     """metrics.json: what ran, how fast, the test metrics, and the scikit-learn baseline."""
     x_test, y_test = prepared.arrays["test"]
-    test = model.evaluate(train.to_dataset(x_test, y_test, prepared.config.batch_size),
-                          return_dict=True, verbose=0)
+    if devices.multi_worker():  # model.evaluate fails there like model.fit (keras-team/keras#20585)
+        test = tape.evaluate(model, prepared.arrays["test"], prepared.config)
+    else:
+        test = model.evaluate(train.to_dataset(x_test, y_test, prepared.config.batch_size),
+                              return_dict=True, verbose=0)
     metrics = {
         "recipe": prepared.recipe.name,
         "dataset": prepared.dataset.name,
         "task": prepared.dataset.task,
         "model": prepared.model_name,
         "api": options.api,
-        "loop": options.loop,
+        "loop": prepared.config.loop,
         "seed": options.seed,
         "hyperparameters": {k: v for k, v in prepared.hyperparameters.items() if k != "api"},
         "batch_size": prepared.config.batch_size,
@@ -132,6 +178,9 @@ def evaluate(prepared, model, result, options):
         "train_seconds": round(result.seconds, 3),
         "examples_per_second": round(result.examples_per_second, 1),
         "device": devices.device_name(),
+        "precision": model.dtype_policy.name,
+        "jit": bool(model.jit_compile),
+        "augment": options.augment,
         "examples": {part: len(getattr(prepared.splits, part)) for part in ("train", "val", "test")},
         "dropped_rows": prepared.dataset.dropped_rows,
         "classes": prepared.preprocessor.classes,
@@ -186,9 +235,22 @@ def write_artifacts(out, prepared, model, result, metrics):
     title = f"{prepared.recipe.name} ({metrics['model']}, {metrics['loop']})"
     for metric in (key, "loss"):
         plots.plot_history(result.history, metric, out / f"{metric}.png", title)
+    if images.is_images(prepared.dataset):
+        plot_test_errors(out, prepared, model, title)
     with artifacts.atomic_path(out / MODEL_FILE) as tmp:
         model.save(tmp)
     with artifacts.atomic_path(out / preprocess.PREPROCESSOR_FILE) as tmp:
         prepared.preprocessor.save(tmp)
     artifacts.write_json(out / METRICS_FILE, metrics)  # last: its presence marks a finished run
 
+
+def plot_test_errors(out, prepared, model, title):
+    """Image recipes: which classes the test split confuses, and what those images look like."""
+    x_test, _ = prepared.arrays["test"]
+    outputs = model.predict(x_test, batch_size=prepared.config.batch_size, verbose=0)
+    predicted = prepared.preprocessor.decode(outputs)
+    true = np.asarray(prepared.splits.test.target).astype(str)
+    plots.plot_confusion_matrix(true, predicted, prepared.preprocessor.classes,
+                                out / CONFUSION_MATRIX_FILE, title)
+    plots.plot_misclassified(prepared.splits.test.features, true, predicted,
+                             out / MISCLASSIFIED_FILE, title)

@@ -49,13 +49,14 @@ def test_run_writes_every_artifact(runs):
                  "preprocessor.joblib", "checkpoint.weights.h5"):
         assert (out / name).stat().st_size > 0, name
     assert any((out / "logs").rglob("events.out.tfevents.*"))
-    assert json.loads((out / "metrics.json").read_text()) == metrics
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test"] == metrics["test"] and saved["recipe"] == "breast-cancer"
     for key in ("recipe", "dataset", "task", "model", "api", "loop", "seed", "epochs_run",
                 "train_seconds", "examples_per_second", "device", "test", "baseline", "versions"):
         assert key in metrics, key
     assert metrics["loop"] == "fit" and metrics["epochs_run"] == 3
     assert set(metrics["test"]) >= {"accuracy", "auc", "loss"}
-    assert set(metrics["baseline"]) == {"accuracy"}
+    assert 0.5 < metrics["baseline"]["accuracy"] <= 1
     history = pd.read_csv(out / "history.csv")
     assert list(history["epoch"]) == [1, 2, 3]
     assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history.columns)
@@ -64,7 +65,7 @@ def test_run_writes_every_artifact(runs):
 def test_regression_runs_plot_mae(runs):
     out, metrics = runs["auto-mpg"]
     assert (out / "mae.png").exists() and not (out / "accuracy.png").exists()
-    assert set(metrics["baseline"]) == {"mae"}
+    assert metrics["baseline"]["mae"] > 0
 
 
 def test_linear_synthetic_recovers_w_and_b(tmp_path):
@@ -77,7 +78,7 @@ def test_linear_synthetic_recovers_w_and_b(tmp_path):
 def test_predict_round_trip_gives_the_run_s_predictions(runs, tmp_path):
     out, metrics = runs["iris"]
     model, preprocessor, saved = load_run(out)
-    assert saved == metrics
+    assert saved["test"] == metrics["test"]
     rows = datasets.load("iris").features.sample(12, random_state=0)
     rows.to_csv(tmp_path / "new.csv", index=False)
     result = predict(out, tmp_path / "new.csv", tmp_path / "preds.csv")

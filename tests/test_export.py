@@ -1,0 +1,242 @@
+"""Export: SavedModels that take raw inputs, checked by clients that are not this project.
+
+Each check compares the served answer with the training-time pipeline (the run's fitted
+preprocessor, then its Keras model) on raw test rows, within 1e-5.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from recipes import datasets, export, preprocess
+from recipes.errors import UserError
+from recipes.predict import load_run
+from recipes.run import RunOptions, run
+from tests.conftest import run_cli
+
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+
+# A client that knows nothing of this project: TensorFlow, the SavedModel and raw rows.
+FRESH_CLIENT = """
+import sys
+import numpy as np
+import tensorflow as tf
+
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+with np.load(sys.argv[2]) as rows:
+    answers = serve(**{name: tf.constant(rows[name]) for name in rows.files})
+np.savez(sys.argv[3], **{name: tensor.numpy() for name, tensor in answers.items()})
+"""
+
+
+def train(tmp_path_factory, recipe, *extra):
+    out = tmp_path_factory.mktemp(recipe) / "run"
+    result = run_cli("run", recipe, "--epochs", 1, "--out", out, "--quiet", "--export", *extra)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def auto_mpg(tmp_path_factory):
+    """auto-mpg trained and exported by `run --export`."""
+    return train(tmp_path_factory, "auto-mpg")
+
+
+@pytest.fixture(scope="module")
+def auto_mpg_rows():
+    """Raw test rows, plus a missing number, an unseen category and a missing category."""
+    rows = preprocess.split(datasets.load("auto-mpg"), seed=0).test.features.iloc[:40].copy()
+    rows["origin"] = rows["origin"].astype(object)
+    rows.iloc[0, rows.columns.get_loc("horsepower")] = np.nan
+    rows.iloc[1, rows.columns.get_loc("origin")] = "atlantis"
+    rows.iloc[2, rows.columns.get_loc("origin")] = np.nan
+    return rows
+
+
+@pytest.fixture(scope="module")
+def auto_mpg_expected(auto_mpg, auto_mpg_rows):
+    return pipeline_answer(auto_mpg, auto_mpg_rows)
+
+
+def card(export_dir):
+    return json.loads((Path(export_dir) / export.CARD_FILE).read_text())
+
+
+def pipeline_answer(run_dir, rows):
+    """What the training-time pipeline answers: preprocessor.transform, then model.predict."""
+    model, preprocessor, _ = load_run(run_dir)
+    outputs = model.predict(preprocessor.transform(rows), verbose=0)
+    return preprocessor.target_encoder.probabilities(outputs) if preprocessor.classes else outputs
+
+
+def serving_feed(model_card, rows):
+    """Raw rows as a client sends them, one array per input; NaN numbers, "" missing categories."""
+    if model_card["inputs"][0]["name"] == export.IMAGE_INPUT:
+        return {export.IMAGE_INPUT: np.asarray(rows, np.uint8)}
+    feed = {}
+    for spec in model_card["inputs"]:
+        values = rows[spec["column"]]
+        if spec["dtype"] == "float32":
+            feed[spec["name"]] = values.to_numpy("float32")
+        else:
+            feed[spec["name"]] = values.astype(object).where(values.notna(), "").to_numpy(dtype=str)
+    return feed
+
+
+def served_in_fresh_process(saved_model, feed, tmp_path):
+    """serving_default's answers, computed by `tf.saved_model.load` in a new Python process."""
+    np.savez(tmp_path / "rows.npz", **feed)
+    client = subprocess.run(
+        [sys.executable, "-c", FRESH_CLIENT, saved_model, tmp_path / "rows.npz",
+         tmp_path / "answers.npz"], cwd=tmp_path, capture_output=True, text=True)
+    assert client.returncode == 0, client.stderr
+    with np.load(tmp_path / "answers.npz") as answers:
+        return {name: answers[name] for name in answers.files}
+
+
+def test_saved_model_serves_raw_rows_like_the_training_pipeline(auto_mpg, auto_mpg_rows,
+                                                                auto_mpg_expected, tmp_path):
+    _, preprocessor, _ = load_run(auto_mpg)
+    encoded = preprocessor.transform(auto_mpg_rows.iloc[:3])
+    assert not encoded[1, -3:].any()  # the unseen category is all zeros (handle_unknown="ignore")
+    assert encoded[2, -1] == 1  # the missing category is the most frequent, usa
+
+    feed = serving_feed(card(auto_mpg / "export"), auto_mpg_rows)
+    answers = served_in_fresh_process(auto_mpg / "export" / "saved_model", feed, tmp_path)
+    assert list(answers) == ["value"]
+    np.testing.assert_allclose(answers["value"], auto_mpg_expected, **TOLERANCE)
+
+
+def test_model_card_describes_inputs_outputs_and_origin(auto_mpg):
+    model_card = card(auto_mpg / "export")
+    metrics = json.loads((auto_mpg / "metrics.json").read_text())
+    assert [(i["name"], i["dtype"]) for i in model_card["inputs"]] == [
+        ("cylinders", "float32"), ("displacement", "float32"), ("horsepower", "float32"),
+        ("weight", "float32"), ("acceleration", "float32"), ("model_year", "float32"),
+        ("origin", "string")]
+    origin = model_card["inputs"][-1]
+    assert origin["categories"] == ["europe", "japan", "usa"] and origin["missing_becomes"] == "usa"
+    assert model_card["outputs"] == [{"name": "value", "dtype": "float32", "shape": [None, 1]}]
+    assert model_card["task"] == "regression" and model_card["dataset"] == "auto-mpg"
+    assert model_card["seed"] == 0
+    assert model_card["test_metrics"] == metrics["test"]
+    assert {"tensorflow", "keras", "scikit-learn"} <= set(model_card["versions"])
+    assert keras.saving.load_model(auto_mpg / "export" / "model.keras").count_params() > 0
+
+
+def test_saved_model_cli_lists_the_named_inputs_and_output(auto_mpg):
+    saved_model_cli = Path(sys.executable).with_name("saved_model_cli")
+    result = subprocess.run([saved_model_cli, "show", "--dir", auto_mpg / "export" / "saved_model",
+                             "--all"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    serving_default = result.stdout.split("signature_def['serving_default']")[1]
+    for spec in card(auto_mpg / "export")["inputs"]:
+        assert f"inputs['{spec['name']}']" in serving_default
+    assert "DT_STRING" in serving_default and "outputs['value']" in serving_default
+
+
+def test_tfsm_layer_wraps_the_export_in_a_new_keras_model(auto_mpg, auto_mpg_rows,
+                                                          auto_mpg_expected):
+    model_card = card(auto_mpg / "export")
+    layer = keras.layers.TFSMLayer(auto_mpg / "export" / "saved_model", call_endpoint="serve")
+    inputs = {i["name"]: keras.Input(shape=(), dtype=i["dtype"], name=i["name"])
+              for i in model_card["inputs"]}
+    wrapped = keras.Model(inputs, layer(inputs))
+    answers = wrapped({name: tf.constant(values)
+                       for name, values in serving_feed(model_card, auto_mpg_rows).items()})
+    np.testing.assert_allclose(answers["value"], auto_mpg_expected, **TOLERANCE)
+
+
+@pytest.fixture(scope="module")
+def converted(auto_mpg, tmp_path_factory):
+    """`export --format onnx --format tflite` of the auto-mpg run, into a folder of its own."""
+    out = tmp_path_factory.mktemp("formats") / "export"
+    result = run_cli("export", "--model", auto_mpg, "--out", out, "--format", "onnx",
+                     "--format", "tflite")
+    assert result.returncode == 0, result.stderr
+    assert "serving_default: cylinders (float32)" in result.stdout
+    return out
+
+
+def test_onnx_runtime_answers_like_keras(auto_mpg_rows, auto_mpg_expected, converted):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(converted / "model.onnx"))
+    feed = {name: values.astype(object) if values.dtype.kind == "U" else values
+            for name, values in serving_feed(card(converted), auto_mpg_rows).items()}
+    answers = dict(zip([o.name for o in session.get_outputs()], session.run(None, feed)))
+    np.testing.assert_allclose(answers["value"], auto_mpg_expected, **TOLERANCE)
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
+def test_tflite_answers_like_keras(auto_mpg_rows, auto_mpg_expected, converted):
+    interpreter = tf.lite.Interpreter(str(converted / "model.tflite"))
+    runner = interpreter.get_signature_runner("serving_default")
+    feed = {name: np.char.encode(values) if values.dtype.kind == "U" else values
+            for name, values in serving_feed(card(converted), auto_mpg_rows).items()}
+    np.testing.assert_allclose(runner(**feed)["value"], auto_mpg_expected, **TOLERANCE)
+
+
+@pytest.mark.slow
+def test_image_export_takes_uint8_images(tmp_path_factory, tmp_path):
+    digits = train(tmp_path_factory, "digits-cnn")
+    rows = preprocess.split(datasets.load("digits"), seed=0).test.features[:64]
+    model_card = card(digits / "export")
+    assert model_card["inputs"] == [{"name": "image", "dtype": "uint8", "shape": [None, 8, 8],
+                                     "range": [0, 255]}]
+    assert model_card["outputs"][0]["columns"] == [str(d) for d in range(10)]
+    answers = served_in_fresh_process(digits / "export" / "saved_model",
+                                      serving_feed(model_card, rows), tmp_path)
+    np.testing.assert_allclose(answers["probabilities"], pipeline_answer(digits, rows), **TOLERANCE)
+
+
+def test_binary_classifier_serves_one_probability_per_class_under_safe_names(tmp_path):
+    run("breast-cancer", RunOptions(epochs=1, out=tmp_path / "run", quiet=True, export=True))
+    model_card = card(tmp_path / "run" / "export")
+    first = model_card["inputs"][0]
+    assert (first["name"], first["column"]) == ("mean_radius", "mean radius")
+    rows = datasets.load("breast-cancer").features.iloc[:30]
+    saved_model = tf.saved_model.load(tmp_path / "run" / "export" / "saved_model")
+    feed = {name: tf.constant(values) for name, values in serving_feed(model_card, rows).items()}
+    probabilities = saved_model.signatures["serving_default"](**feed)["probabilities"]
+    assert model_card["outputs"][0]["columns"] == model_card["classes"] == ["benign", "malignant"]
+    np.testing.assert_allclose(probabilities, pipeline_answer(tmp_path / "run", rows), **TOLERANCE)
+    np.testing.assert_allclose(np.sum(probabilities, axis=1), 1.0, **TOLERANCE)
+
+
+def test_export_of_a_folder_that_is_not_a_run_exits_2_with_one_line(tmp_path):
+    result = run_cli("export", "--model", tmp_path / "nothing", "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'nothing'} is not a finished run folder: missing model.keras, "
+        f"preprocessor.joblib, metrics.json"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_never_replaces_a_folder_that_is_not_an_export(auto_mpg):
+    files = sorted(p.name for p in auto_mpg.iterdir())
+    with pytest.raises(UserError, match="is not an export folder"):
+        export.export(auto_mpg, auto_mpg)
+    assert sorted(p.name for p in auto_mpg.iterdir()) == files
+
+
+def test_an_interrupted_export_leaves_the_previous_one_whole(auto_mpg, tmp_path, monkeypatch):
+    out = tmp_path / "export"
+    export.export(auto_mpg, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def interrupted(_saved_model, path):
+        path.write_bytes(b"half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(export.CONVERTERS, "tflite", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export.export(auto_mpg, out, formats=["savedmodel", "tflite"])
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no temporary folder left behind

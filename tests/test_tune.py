@@ -1,0 +1,168 @@
+"""`tune`: each keras-tuner algorithm, narrowing, resume after SIGKILL, chief and workers.
+
+Everything runs on iris with a few epochs per trial; the searches run in this process through the
+CLI's `main` unless a separate process is the point (killing it, or three cooperating ones).
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from recipes.cli import main
+from tests.conftest import ROOT
+
+TUNABLE = "units, layers, dropout, l2, optimizer, learning_rate"  # zoo.tabular.mlp_space
+
+
+def tune(*args):
+    return main(["tune", "iris", "--quiet", *map(str, args)])
+
+
+def trials(out):
+    return pd.read_csv(out / "trials.csv")
+
+
+def checkpoints(out):
+    return sorted(p.parent.name for p in (out / "search").glob("trial_*/checkpoint.weights.h5"))
+
+
+def trial_state(out):
+    """keras-tuner's own record: how many times each trial ended, and each trial's file."""
+    oracle = json.loads((out / "search" / "oracle.json").read_text())
+    files = {p.parent.name: p.read_bytes() for p in (out / "search").glob("trial_*/trial.json")}
+    return oracle["run_times"], files
+
+
+def test_random_search_writes_every_result_and_respects_narrowing(tmp_path):
+    out = tmp_path / "random"
+    assert tune("--tuner", "random", "--max-trials", 3, "--epochs", 3, "--out", out,
+                "--set", "dropout=0.25", "--space", "learning_rate=0.005:0.05:log") == 0
+
+    table = trials(out)
+    assert list(table["trial"]) == [0, 1, 2]
+    assert set(table["status"]) == {"COMPLETED"}
+    assert {"score", "epochs", "seconds", *TUNABLE.split(", ")} <= set(table.columns)
+    assert (table["dropout"] == 0.25).all()
+    assert table["learning_rate"].between(0.005, 0.05).all()
+    assert table["learning_rate"].nunique() == 3
+
+    best = json.loads((out / "best_hyperparameters.json").read_text())
+    assert best["objective"] == "val_accuracy"
+    assert best["score"] == table["score"].max()
+    assert best["builder_arguments"]["dropout"] == 0.25
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tuned"] is True and metrics["trained_on"] == "train+val"
+    assert metrics["hyperparameters"]["dropout"] == 0.25
+    assert set(metrics["default"]["test"]) == set(metrics["test"]) >= {"accuracy", "loss"}
+    for name in ("tuning.png", "accuracy.png", "loss.png", "history.csv", "model.keras"):
+        assert (out / name).is_file(), name
+    for trial in ("0", "1", "2"):  # TensorBoard: per-trial runs with an HParams session
+        assert list((out / "logs" / trial / "execution0").glob("events.out.tfevents.*"))
+    assert len(checkpoints(out)) == 1  # only the best trial's weights are kept
+
+
+@pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
+def test_other_tuners_search_and_keep_one_checkpoint(tmp_path, tuner):
+    # Hyperband with 3 epochs: three 1-epoch trials, then the best one trained on to 3 epochs
+    # from its checkpoint, which must survive pruning until then.
+    out = tmp_path / tuner
+    assert tune("--tuner", tuner, "--max-trials", 4, "--epochs", 3, "--out", out) == 0
+    table = trials(out)
+    assert list(table["trial"]) == [0, 1, 2, 3]
+    assert set(table["status"]) == {"COMPLETED"}
+    if tuner == "hyperband":
+        assert list(table["epochs"]) == [1, 1, 1, 2]  # the promoted trial resumes at epoch 1
+    assert len(checkpoints(out)) == 1
+    assert json.loads((out / "metrics.json").read_text())["tuner"] == tuner
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "hidden_units=(8,)"], f"no tunable hyperparameter 'hidden_units'; tunable: {TUNABLE}"),
+    (["--space", "width=1:2"], f"no tunable hyperparameter 'width'; tunable: {TUNABLE}"),
+    (["--space", "optimizer=1:2"], "optimizer is a choice, not a range; fix it with --set"),
+    (["--space", "units=8.5:64"], "units takes whole numbers"),
+    (["--set", "dropout=1.5"], "dropout must be in [0, 1)"),
+])
+def test_bad_narrowing_is_one_line_and_writes_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    assert tune("--out", out, *args) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_killed_search_resumes_without_running_a_finished_trial_again(tmp_path, capsys):
+    out = tmp_path / "killed"
+    args = ["--tuner", "random", "--max-trials", 3, "--epochs", 10, "--out", out]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recipes", "tune", "iris", "--quiet", *map(str, args)], cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:  # kill it in the middle of its second trial
+        deadline = time.monotonic() + 120
+        while not ((out / "trials.csv").is_file() and (out / "search" / "trial_1").is_dir()):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    run_times, files = trial_state(out)
+    finished = {t for t, n in run_times.items() if n == 1}
+    assert finished and len(finished) < 3
+
+    assert tune(*args) == 2  # without --resume: refused, nothing touched
+    assert "add --resume to continue it, or choose another --out" in capsys.readouterr().err
+    assert trial_state(out) == (run_times, files)
+
+    assert tune(*args, "--resume") == 0
+    run_times_after, files_after = trial_state(out)
+    assert run_times_after == {"0": 1, "1": 1, "2": 1}  # every trial ended exactly once
+    for trial in finished:
+        assert files_after[f"trial_{trial}"] == files[f"trial_{trial}"]  # untouched
+    assert list(trials(out)["status"]) == ["COMPLETED"] * 3
+    assert (out / "metrics.json").is_file()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_chief_and_two_workers_run_every_trial_exactly_once(tmp_path):
+    out = tmp_path / "distributed"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KERASTUNER_ORACLE_IP": "127.0.0.1",
+           "KERASTUNER_ORACLE_PORT": str(free_port())}
+    command = [sys.executable, "-m", "recipes", "tune", "iris", "--quiet", "--max-trials", "3",
+               "--epochs", "2", "--out", str(out)]
+    processes = {tuner_id: subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE,
+                                            env={**env, "KERASTUNER_TUNER_ID": tuner_id})
+                 for tuner_id in ("chief", "tuner0", "tuner1")}
+    outputs = {}
+    try:
+        for tuner_id, process in processes.items():
+            outputs[tuner_id], _ = process.communicate(timeout=240)
+            assert process.returncode == 0, tuner_id
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+    ran = [trial for tuner_id in ("tuner0", "tuner1")
+           for trial in outputs[tuner_id].strip().rpartition("trial(s) ")[2].split(", ") if trial]
+    assert sorted(ran) == ["0", "1", "2"]  # every trial by exactly one worker
+    assert trial_state(out)[0] == {"0": 1, "1": 1, "2": 1}
+    assert list(trials(out)["status"]) == ["COMPLETED"] * 3
+    assert json.loads((out / "metrics.json").read_text())["tuned"] is True
+    assert len(checkpoints(out)) == 1

@@ -1,0 +1,215 @@
+"""Images: the vision builders, local MNIST files, the no-network message, training and plots."""
+
+import gzip
+import json
+import struct
+
+import keras
+import numpy as np
+import pytest
+from conftest import SHARED_MNIST
+
+import zoo
+from recipes import datasets, images, preprocess, train
+from recipes.datasets import DataOptions
+from recipes.errors import DataUnavailable, UserError
+from recipes.run import RunOptions, prepare, run
+
+IMAGE_BUILDERS = {"mnist_cnn": (28, 28, 1), "keras_io_convnet": (28, 28, 1),
+                  "mnist_mlp": (28, 28, 1), "softmax_regression": (28, 28, 1)}
+
+
+def tiny_mnist(train_size=12, test_size=5, side=28):
+    """Random uint8 images and digit labels under Keras' mnist.npz keys."""
+    rng = np.random.default_rng(0)
+    return {"x_train": rng.integers(0, 256, (train_size, side, side), dtype=np.uint8),
+            "y_train": rng.integers(0, 10, train_size, dtype=np.uint8),
+            "x_test": rng.integers(0, 256, (test_size, side, side), dtype=np.uint8),
+            "y_test": rng.integers(0, 10, test_size, dtype=np.uint8)}
+
+
+def write_idx(path, array):
+    """The IDX format of MNIST's .gz files: 0, 0, type 0x08 (uint8), rank, big-endian sizes, data."""
+    header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as file:
+        file.write(header + array.tobytes())
+
+
+def write_idx_files(folder, arrays):
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in images.IDX_FILES.items():
+        write_idx(folder / name, arrays[key])
+
+
+def assert_same_data(dataset, arrays):
+    np.testing.assert_array_equal(dataset.features, arrays["x_train"])
+    np.testing.assert_array_equal(dataset.target, arrays["y_train"])
+    np.testing.assert_array_equal(dataset.test[0], arrays["x_test"])
+    np.testing.assert_array_equal(dataset.test[1], arrays["y_test"])
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_BUILDERS))
+def test_vision_builders_have_the_same_parameters_in_both_apis(name):
+    sequential = zoo.build(name, IMAGE_BUILDERS[name], 10, api="sequential")
+    functional = zoo.build(name, IMAGE_BUILDERS[name], 10, api="functional")
+    assert isinstance(sequential, keras.Sequential) and not isinstance(functional, keras.Sequential)
+    assert sequential.count_params() == functional.count_params() > 0
+    assert functional.output.shape == (None, 10)
+
+
+def test_keras_io_convnet_has_the_published_parameter_count():
+    assert zoo.build("keras_io_convnet", (28, 28, 1), 10).count_params() == 34_826
+
+
+def test_mnist_cnn_arguments_shape_the_network():
+    narrow = zoo.build("mnist_cnn", (28, 28, 1), 10, filters=16, dense_units=64, batch_norm=False)
+    assert [layer.filters for layer in narrow.layers if isinstance(layer, keras.layers.Conv2D)] == [16, 32]
+    assert narrow.get_layer("hidden_0").units == 64
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in narrow.layers)
+    small = zoo.build("mnist_cnn", (8, 8, 1), 10, padding="same", decay_steps=100)
+    assert small.optimizer.get_config()["learning_rate"]["class_name"] == "CosineDecay"
+
+
+@pytest.mark.parametrize("shape, kwargs, message", [
+    ((8, 8, 1), {}, r"8x8 images are too small for two blocks with padding='valid'"),
+    ((4,), {}, r"mnist_cnn takes images \(height, width, channels\), got input shape \(4,\)"),
+    ((28, 28, 1), {"padding": "full"}, r"unknown padding 'full'; valid: valid, same"),
+    ((28, 28, 1), {"decay_steps": -1}, r"decay_steps must be >= 0"),
+])
+def test_mnist_cnn_rejects_what_it_cannot_build(shape, kwargs, message):
+    with pytest.raises(zoo.ZooError, match=message):
+        zoo.build("mnist_cnn", shape, 10, **kwargs)
+
+
+# --- data sets ------------------------------------------------------------------------------
+
+
+def test_mnist_is_read_from_a_local_npz(tmp_path):
+    arrays = tiny_mnist()
+    np.savez_compressed(tmp_path / "mnist.npz", **arrays)
+    dataset = datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+    assert_same_data(dataset, arrays)
+
+
+def test_mnist_is_read_from_the_four_idx_files(tmp_path):
+    arrays = tiny_mnist()
+    write_idx_files(tmp_path, arrays)
+    assert_same_data(datasets.load("mnist", DataOptions(data_dir=str(tmp_path))), arrays)
+
+
+def test_fashion_mnist_reads_idx_files_in_its_own_folder_and_names_classes(tmp_path):
+    arrays = tiny_mnist()
+    write_idx_files(tmp_path / "fashion-mnist", arrays)
+    dataset = datasets.load("fashion-mnist", DataOptions(data_dir=str(tmp_path)))
+    assert list(dataset.target[:3]) == [images.FASHION_CLASSES[i] for i in arrays["y_train"][:3]]
+    np.testing.assert_array_equal(dataset.test[0], arrays["x_test"])
+
+
+def test_incomplete_or_broken_local_files_are_user_errors(tmp_path):
+    arrays = tiny_mnist()
+    write_idx(tmp_path / images.IDX_FILES["x_train"], arrays["x_train"])
+    with pytest.raises(UserError, match=r"has train-images-idx3-ubyte.gz but not "
+                                        r"train-labels-idx1-ubyte.gz, .*needs all four"):
+        datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+    np.savez(tmp_path / "mnist.npz", x_train=arrays["x_train"])
+    with pytest.raises(UserError, match=r"mnist.npz has no y_train, x_test, y_test"):
+        datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+
+
+def test_without_file_or_network_mnist_is_unavailable_and_says_what_to_do(tmp_path, monkeypatch):
+    def no_network(*_args, **_kwargs):
+        raise Exception("URL fetch failure on https://example/mnist.npz: None -- "
+                        "[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    with pytest.raises(DataUnavailable) as error:
+        datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+    message = str(error.value)
+    assert message.startswith("mnist: no local copy and the download failed (URL fetch failure")
+    assert f"put mnist.npz (keys x_train, y_train, x_test, y_test) or the four MNIST IDX .gz " \
+           f"files in {tmp_path}" in message
+    assert "mnist-5k (recipe mnist-5k-cnn), digits (recipe digits-cnn)" in message
+    assert "\n" not in message
+
+
+def test_the_cli_exits_2_with_that_message_and_writes_nothing(cli, tmp_path):
+    # An empty Keras cache and a proxy on a closed port: the download fails at once, network or not.
+    closed = "http://127.0.0.1:9"
+    result = cli("run", "mnist-mlp", "--data-dir", tmp_path / "empty", "--out", tmp_path / "out",
+                 env={"KERAS_HOME": str(tmp_path / "keras"), "https_proxy": closed,
+                      "HTTPS_PROXY": closed, "no_proxy": "", "NO_PROXY": ""})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: mnist: no local copy and the download failed")
+    assert "mnist-5k (recipe mnist-5k-cnn)" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_offline_image_sets_are_uint8_images_with_labels():
+    for name, shape, size in (("digits", (8, 8), 1797), ("mnist-5k", (28, 28), 5000)):
+        dataset = datasets.load(name)
+        assert dataset.features.shape == (size, *shape) and dataset.features.dtype == np.uint8
+        assert dataset.features.max() == 255 and len(dataset.target) == size
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_file(), reason=f"no local MNIST copy at {SHARED_MNIST}")
+def test_the_shared_mnist_copy_loads_with_its_own_test_split():
+    dataset = datasets.load("mnist", DataOptions(data_dir=str(SHARED_MNIST.parent)))
+    assert dataset.features.shape == (60_000, 28, 28) and dataset.features.dtype == np.uint8
+    assert dataset.test[0].shape == (10_000, 28, 28)
+    splits = preprocess.split(dataset, seed=0)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (48_750, 11_250, 10_000)
+    np.testing.assert_array_equal(splits.test.features, dataset.test[0])  # never shuffled in
+
+
+# --- preprocessing and augmentation ---------------------------------------------------------
+
+
+def test_image_preprocessor_scales_pixels_adds_a_channel_and_round_trips(tmp_path):
+    dataset = datasets.load("digits")
+    preprocessor = preprocess.preprocessor_for(dataset).fit(dataset.features, dataset.target)
+    assert isinstance(preprocessor, images.ImagePreprocessor)
+    x = preprocessor.transform(dataset.features[:5])
+    assert x.shape == (5, 8, 8, 1) and x.dtype == np.float32 and x.min() >= 0 and x.max() <= 1
+    assert preprocessor.input_shape == (8, 8, 1) and preprocessor.num_outputs == 10
+    np.testing.assert_array_equal(preprocessor.decode(preprocessor.encode_target(dataset.target[:5])),
+                                  dataset.target[:5].astype(str))
+    preprocessor.save(tmp_path / "p.joblib")
+    np.testing.assert_array_equal(preprocess.load_preprocessor(tmp_path / "p.joblib").transform(
+        dataset.features[:5]), x)
+    with pytest.raises(UserError, match=r"the model takes images of shape \(8, 8, 1\), got \(28, 28, 1\)"):
+        preprocessor.transform(np.zeros((1, 28, 28), np.uint8))
+
+
+def test_augmentation_moves_training_pixels_but_keeps_shapes_and_labels():
+    x = np.zeros((8, 28, 28, 1), "float32")
+    x[:, 10:18, 12:16] = 1.0  # a bar in the middle, easy to see move
+    y = np.eye(8, dtype="float32")
+    batch_x, batch_y = next(iter(train.to_dataset(x, y, 8, augment=images.augmentation(seed=0))))
+    assert batch_x.shape == x.shape
+    np.testing.assert_array_equal(batch_y, y)
+    assert not np.allclose(batch_x, x)
+    assert float(np.min(batch_x)) >= 0.0  # the border fills with black, not reflections
+
+
+def test_augment_is_refused_for_tables():
+    with pytest.raises(UserError, match=r"--augment shifts and rotates training images; "
+                                        r"iris is not an image recipe"):
+        prepare("iris", RunOptions(augment=True))
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_digits_cnn_beats_chance_by_far_and_writes_the_image_plots(tmp_path):
+    metrics = run("digits-cnn", RunOptions(epochs=5, quiet=True, augment=True, out=tmp_path))
+    assert metrics["test"]["accuracy"] > 0.8  # chance: 0.1
+    assert metrics["augment"] is True
+    assert metrics["baseline"]["train_examples"] == metrics["examples"]["train"] == 1167
+    for plot in ("confusion_matrix.png", "misclassified.png", "accuracy.png", "loss.png"):
+        assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
+    assert json.loads((tmp_path / "metrics.json").read_text())["classes"] == [str(d) for d in range(10)]
