@@ -1,12 +1,13 @@
 """MNIST: the mnist-cnn recipe against the keras-io "Simple MNIST convnet", then every image recipe.
 
-    python benchmarks/mnist.py --data-dir ../shared/datasets   # writes reports/mnist.md, .json, .png
-    python benchmarks/mnist.py --quick                          # 1 epoch on a slice: a smoke test
+    python benchmarks/mnist.py --data-dir ../shared/datasets  # reports/mnist.md, .json, .png
+    python benchmarks/mnist.py --quick                         # 1 epoch on a slice: a smoke test
 
 Side by side, in this one process, one after the other, on the same split of the same data: the
 keras-io baseline (Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense 10, Adam, batch 128, 15
 epochs, no callbacks) and our `mnist-cnn` recipe as `python -m recipes run mnist-cnn` trains it
-(its epochs, batch size and learning-rate schedule, early stopping and checkpoints). Both train on
+(its epochs, batch size, augmentation, learning-rate schedule, early stopping and checkpoints,
+the pipeline of `train.fit`). Both train on
 the recipe's 48,750 training images, validate on its 11,250 and are tested on MNIST's 10,000
 (keras-io's validation_split=0.1 would train on 54,000). A clock records the wall time at the end
 of each epoch, which gives the time each model first reaches 99.0% validation accuracy.
@@ -34,7 +35,7 @@ from recipes.run import RunOptions, build_model, prepare, run, versions  # noqa:
 
 import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
 
-BASELINE = {"model": "keras_io_convnet", "epochs": 15, "batch_size": 128}  # keras-io's settings
+BASELINE_EPOCHS, BASELINE_BATCH_SIZE = 15, 128  # keras-io's settings
 VAL_TARGET = 0.99  # the validation accuracy whose first crossing is timed
 GOALS = {"mnist-cnn": 0.994, "mnist-5k-cnn": 0.97, "digits-cnn": 0.985, "mnist-mlp": 0.978,
          "mnist-softmax": 0.92}  # test accuracy, from the issue
@@ -51,19 +52,21 @@ class EpochClock(keras.callbacks.Callback):
         self.elapsed.append(time.perf_counter() - self.start)
 
 
-def train_and_test(model, prepared, *, epochs, batch_size, callbacks, seed):
+def train_and_test(model, prepared, config, callbacks):
     """Both models train through here: `train.fit`'s pipeline and `model.fit`, plus the clock."""
     clock = EpochClock()
     (x_train, y_train), val, test = (prepared.arrays[p] for p in ("train", "val", "test"))
-    history = model.fit(train.to_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed),
-                        validation_data=train.to_dataset(*val, batch_size), epochs=epochs,
-                        callbacks=[*callbacks, clock], verbose=0).history
-    scores = model.evaluate(train.to_dataset(*test, batch_size), return_dict=True, verbose=0)
-    seconds = clock.elapsed[-1]
+    train_data = train.to_dataset(x_train, y_train, config.batch_size, shuffle=True,
+                                  seed=config.seed, augment=config.augment)
+    history = model.fit(train_data, validation_data=train.to_dataset(*val, config.batch_size),
+                        epochs=config.epochs, callbacks=[*callbacks, clock], verbose=0).history
+    scores = model.evaluate(train.to_dataset(*test, config.batch_size), return_dict=True, verbose=0)
+    seconds, epochs = clock.elapsed[-1], len(clock.elapsed)
     first = next((i for i, v in enumerate(history["val_accuracy"]) if v >= VAL_TARGET), None)
     return {"test_accuracy": float(scores["accuracy"]), "train_seconds": round(seconds, 1),
-            "epochs": len(clock.elapsed), "batch_size": batch_size,
-            "examples_per_second": round(len(x_train) * len(clock.elapsed) / seconds, 1),
+            "epochs": epochs, "batch_size": config.batch_size,
+            "augment": config.augment is not None,
+            "examples_per_second": round(len(x_train) * epochs / seconds, 1),
             "epoch_to_val_target": None if first is None else first + 1,
             "seconds_to_val_target": None if first is None else round(clock.elapsed[first], 1),
             "parameters": model.count_params(), "jit": bool(model.jit_compile),
@@ -78,38 +81,36 @@ def side_by_side(data, seed, quick, workdir):
     if quick:
         prepared.arrays = {part: (x[:QUICK_EXAMPLES], y[:QUICK_EXAMPLES])
                            for part, (x, y) in prepared.arrays.items()}
-    baseline = dataclasses.replace(prepared, model_name=BASELINE["model"], hyperparameters={})
-    config = prepared.config
-    return {
-        "keras-io convnet": train_and_test(
-            build_model(baseline), prepared, epochs=1 if quick else BASELINE["epochs"],
-            batch_size=BASELINE["batch_size"], callbacks=[], seed=seed),
-        "mnist-cnn": {**train_and_test(build_model(prepared), prepared, epochs=config.epochs,
-                                       batch_size=config.batch_size,
-                                       callbacks=train.callbacks(config, workdir), seed=seed),
-                      "hyperparameters": {k: v for k, v in prepared.hyperparameters.items()
-                                          if k != "api"}},
-    }
+    keras_io = dataclasses.replace(prepared, model_name="keras_io_convnet", hyperparameters={})
+    keras_io_config = train.TrainConfig(epochs=1 if quick else BASELINE_EPOCHS,
+                                        batch_size=BASELINE_BATCH_SIZE, patience=BASELINE_EPOCHS,
+                                        seed=seed, quiet=True)
+    baseline = train_and_test(build_model(keras_io), prepared, keras_io_config, callbacks=[])
+    ours = train_and_test(build_model(prepared), prepared, prepared.config,
+                          callbacks=train.callbacks(prepared.config, workdir))
+    hyperparameters = {k: v for k, v in prepared.hyperparameters.items() if k != "api"}
+    return {"keras-io convnet": baseline, "mnist-cnn": {**ours, "hyperparameters": hyperparameters}}
 
 
 def recipe_rows(data, seed, quick, workdir):
     """Every image recipe but mnist-cnn, once each, as `python -m recipes run` trains it."""
     rows = {}
-    for name in GOALS:
+    for name, goal in GOALS.items():
         if name == "mnist-cnn":
             continue
+        options = RunOptions(data=data, seed=seed, quiet=True, out=Path(workdir) / name,
+                             epochs=1 if quick else None)
         try:
-            metrics = run(name, RunOptions(data=data, seed=seed, quiet=True, out=Path(workdir) / name,
-                                           epochs=1 if quick else None))
+            metrics = run(name, options)
         except DataUnavailable as error:
-            rows[name] = {"goal": GOALS[name], "skipped": str(error)}
+            rows[name] = {"goal": goal, "skipped": str(error)}
             continue
         accuracy = metrics["test"]["accuracy"]
-        rows[name] = {"goal": GOALS[name], "test_accuracy": accuracy, "meets_goal": accuracy >= GOALS[name],
+        rows[name] = {"goal": goal, "test_accuracy": accuracy, "meets_goal": accuracy >= goal,
                       "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
                       "examples_per_second": metrics["examples_per_second"],
                       "baseline_accuracy": metrics["baseline"]["accuracy"]}
-        print(f"{name:<14} test accuracy {accuracy:.4f} (goal {GOALS[name]}) in "
+        print(f"{name:<17} test accuracy {accuracy:.4f} (goal {goal}) in "
               f"{metrics['train_seconds']:.0f} s", flush=True)
     return rows
 
@@ -128,33 +129,35 @@ def plot_val_accuracy(pair, path):
     plt.close(figure)
 
 
-def markdown(pair, rows, machine):
-    def cell(value, fmt="{}"):
-        return "–" if value is None else fmt.format(value)
+def goal_met(pair):
+    baseline, ours = pair["keras-io convnet"], pair["mnist-cnn"]
+    return (ours["test_accuracy"] >= GOALS["mnist-cnn"]
+            and ours["train_seconds"] <= baseline["train_seconds"])
 
-    lines = ["# MNIST: mnist-cnn vs the keras-io convnet, and the other image recipes", "",
-             "Written by `benchmarks/mnist.py` (its docstring says how the two are trained). "
-             f"Machine: {machine['device']}, {machine['cpus']} CPU cores, TensorFlow "
-             f"{machine['versions']['tensorflow']}, XLA off on CPU.", ""]
-    if pair:
-        baseline, ours = pair["keras-io convnet"], pair["mnist-cnn"]
-        met = ours["test_accuracy"] >= GOALS["mnist-cnn"] and ours["train_seconds"] <= baseline["train_seconds"]
-        lines += ["| model | parameters | epochs x batch | test accuracy | train seconds | examples/s | "
-                  f"first epoch ≥ {VAL_TARGET:.1%} val | seconds to it |", "|---|---|---|---|---|---|---|---|"]
-        for name, row in pair.items():
-            lines.append(f"| {name} | {row['parameters']:,} | {row['epochs']} x {row['batch_size']} | "
-                         f"{row['test_accuracy']:.4f} | {row['train_seconds']:.1f} | "
-                         f"{row['examples_per_second']:.0f} | {cell(row['epoch_to_val_target'])} | "
-                         f"{cell(row['seconds_to_val_target'], '{:.1f}')} |")
-        lines += ["", f"Goal: mnist-cnn ≥ {GOALS['mnist-cnn']:.1%} test accuracy in no more wall time "
-                  f"than the baseline: **{'met' if met else 'not met'}** "
-                  f"({ours['test_accuracy']:.2%} in {ours['train_seconds']:.0f} s vs "
-                  f"{baseline['test_accuracy']:.2%} in {baseline['train_seconds']:.0f} s). "
-                  f"mnist-cnn hyperparameters: `{ours['hyperparameters']}`.", "",
-                  "![validation accuracy over time](mnist.png)", ""]
-    lines += ["## The other image recipes", "",
-              "| recipe | goal | test accuracy | met | epochs | train seconds | examples/s | "
-              "scikit-learn baseline |", "|---|---|---|---|---|---|---|---|"]
+
+def pair_section(pair):
+    baseline, ours = pair["keras-io convnet"], pair["mnist-cnn"]
+    lines = ["| model | parameters | epochs x batch | augmented | test accuracy | train seconds | "
+             f"examples/s | first epoch ≥ {VAL_TARGET:.0%} val | seconds to it |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, row in pair.items():
+        first, seconds = row["epoch_to_val_target"], row["seconds_to_val_target"]
+        lines.append(f"| {name} | {row['parameters']:,} | {row['epochs']} x {row['batch_size']} | "
+                     f"{'yes' if row['augment'] else 'no'} | {row['test_accuracy']:.4f} | "
+                     f"{row['train_seconds']:.1f} | {row['examples_per_second']:.0f} | "
+                     f"{first or '–'} | {'–' if seconds is None else f'{seconds:.1f}'} |")
+    return lines + [
+        "", f"Goal: mnist-cnn ≥ {GOALS['mnist-cnn']:.1%} test accuracy in no more wall time than "
+        f"the baseline: **{'met' if goal_met(pair) else 'not met'}** ({ours['test_accuracy']:.2%} "
+        f"in {ours['train_seconds']:.0f} s vs {baseline['test_accuracy']:.2%} in "
+        f"{baseline['train_seconds']:.0f} s). mnist-cnn's hyperparameters: "
+        f"`{ours['hyperparameters']}`.", "", "![validation accuracy over time](mnist.png)", ""]
+
+
+def recipes_section(rows):
+    lines = ["## The other image recipes", "",
+             "| recipe | goal | test accuracy | met | epochs | train seconds | examples/s | "
+             "scikit-learn baseline |", "|---|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
         if "skipped" in row:
             lines.append(f"| {name} | {row['goal']:.1%} | skipped: {row['skipped']} | | | | | |")
@@ -163,14 +166,23 @@ def markdown(pair, rows, machine):
                      f"{'✓' if row['meets_goal'] else '✗'} | {row['epochs']} | "
                      f"{row['train_seconds']:.1f} | {row['examples_per_second']:.0f} | "
                      f"{row['baseline_accuracy']:.4f} |")
-    lines += ["", "The scikit-learn baseline is LogisticRegression on at most 5,000 training images."]
-    return "\n".join(lines) + "\n"
+    return lines + ["", "scikit-learn baseline: LogisticRegression on at most 5,000 training "
+                    "images (recipes/baselines.py)."]
+
+
+def markdown(pair, rows, machine):
+    jit = any(row["jit"] for row in pair.values())
+    lines = ["# MNIST: mnist-cnn vs the keras-io convnet, and the other image recipes", "",
+             "Written by `benchmarks/mnist.py`; its docstring says how the two are trained. "
+             f"Machine: {machine['device']}, {machine['cpus']} CPU cores, TensorFlow "
+             f"{machine['versions']['tensorflow']}, XLA {'on' if jit else 'off'}.", ""]
+    return "\n".join(lines + (pair_section(pair) if pair else []) + recipes_section(rows)) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", metavar="DIR", help="folder holding mnist.npz or the MNIST IDX "
-                        "files (default: the project's data/ folder, then Keras' download)")
+    parser.add_argument("--data-dir", metavar="DIR", help="folder holding mnist.npz or the MNIST "
+                        "IDX files (default: the project's data/ folder, then Keras' download)")
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, shuffling")
     parser.add_argument("--quick", action="store_true",
                         help=f"1 epoch, {QUICK_EXAMPLES} images for the pair; no report files")
@@ -185,17 +197,17 @@ def main():
             print(f"side by side skipped: {error}")
             pair = {}
         for name, row in pair.items():
-            print(f"{name:<17} test accuracy {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s "
-                  f"({row['examples_per_second']:.0f} examples/s), {VAL_TARGET:.1%} validation "
-                  f"accuracy after {row['seconds_to_val_target']} s", flush=True)
+            print(f"{name:<17} test accuracy {row['test_accuracy']:.4f} in "
+                  f"{row['train_seconds']:.0f} s ({row['examples_per_second']:.0f} examples/s); "
+                  f"{VAL_TARGET:.0%} validation accuracy after {row['seconds_to_val_target']} s",
+                  flush=True)
         rows = recipe_rows(data, args.seed, args.quick, workdir)
     report = markdown(pair, rows, machine)
     print(report)
     if not args.quick:
         artifacts.write_text(args.reports / "mnist.md", report)
-        artifacts.write_json(args.reports / "mnist.json",
-                             {"seed": args.seed, "machine": machine, "side_by_side": pair,
-                              "recipes": rows})
+        artifacts.write_json(args.reports / "mnist.json", {"seed": args.seed, "machine": machine,
+                                                           "side_by_side": pair, "recipes": rows})
         if pair:
             plot_val_accuracy(pair, args.reports / "mnist.png")
 

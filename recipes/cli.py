@@ -1,4 +1,4 @@
-"""`python -m recipes`: list, run and predict. The CLI only parses arguments and calls.
+"""`python -m recipes`: list, run, predict, export and tune. The CLI only parses and calls.
 
 TensorFlow is imported inside the commands that need it, so `list` and `--help` answer at once.
 A user mistake becomes one line on stderr and exit code 2; nothing is written.
@@ -57,6 +57,9 @@ def add_run_arguments(parser):
     parser.add_argument("--batch-size", type=int, help="examples per step (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the split, weight init and shuffling (default: 0)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="also make TensorFlow's ops deterministic: the same seed then gives "
+                        "bit-identical results on the same machine (CPU)")
     parser.add_argument("--api", choices=["functional", "sequential"], default="functional",
                         help="build the model with the functional or the Sequential API")
     parser.add_argument("--model", help="zoo builder to use instead of the recipe's")
@@ -70,14 +73,19 @@ def add_run_arguments(parser):
                       help="force the task of --target (default: inferred from its values)")
     data.add_argument("--data-dir", metavar="DIR", help="folder with local data files "
                       "(default: data/)")
-    parser.add_argument("--augment", action="store_true", help="image recipes: train on randomly "
-                        "shifted (up to 10%%) and rotated (up to ~11 degrees) images")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, help="image recipes: "
+                        "train on randomly shifted (up to 10%%) and rotated (up to ~11 degrees) "
+                        "images (default: the recipe's)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="float16 compute with loss scaling (GPU only)")
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction,
                         help="XLA-compile the training step (default: on with one GPU, off on "
                         "CPU, where it trained slower)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+UNSAFE_HELP = ("load a model.keras that holds Python code (a Lambda layer), which Keras' safe "
+               "mode refuses: only for models you trust")
 
 
 def build_parser():
@@ -102,6 +110,12 @@ def build_parser():
                      "reports/summary.md)")
     run.add_argument("--export", action="store_true",
                      help="also export the trained run for serving into OUT/export (see `export`)")
+    run.add_argument("--resume", action="store_true",
+                     help="back up the training state after every epoch, and continue the run "
+                     "that was interrupted in --out, if any, from its last finished epoch")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace a different run in --out (another recipe, data set or model; "
+                     "the same recipe's run is replaced without it), or write beside other files")
 
     predict = commands.add_parser("predict", help="apply a trained run to raw CSV rows")
     predict.add_argument("--model", required=True, type=Path, metavar="DIR",
@@ -110,6 +124,7 @@ def build_parser():
                          help="CSV with the same feature columns as the training data")
     predict.add_argument("--output", type=Path, metavar="PATH",
                          help="write predictions here (default: print them)")
+    predict.add_argument("--unsafe", action="store_true", help=UNSAFE_HELP)
 
     export = commands.add_parser(
         "export", help="export a trained run as a SavedModel that takes raw inputs",
@@ -124,6 +139,7 @@ def build_parser():
                         choices=["savedmodel", "onnx", "tflite"],
                         help="also convert the SavedModel (always written) to ONNX (tf2onnx) or "
                         "TFLite (repeatable)")
+    export.add_argument("--unsafe", action="store_true", help=UNSAFE_HELP)
 
     tune = commands.add_parser(
         "tune", help="search a recipe's hyperparameters with keras-tuner, retrain and test the best",
@@ -161,16 +177,19 @@ def list_recipes(_args):
 
 
 def run_options(args, **overrides):
+    from dataclasses import replace
+
     from recipes.datasets import DataOptions
     from recipes.run import RunOptions
 
-    return RunOptions(
+    return replace(RunOptions(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, api=args.api,
         loop=args.loop, model=args.model, hyperparameters=dict(args.set),
         data=DataOptions(path=args.data, target=args.target, task=args.task,
                          data_dir=args.data_dir),
         out=args.out, quiet=args.quiet, augment=args.augment, export=args.export,
-        mixed_precision=args.mixed_precision, jit=args.jit, **overrides)
+        mixed_precision=args.mixed_precision, jit=args.jit, deterministic=args.deterministic),
+        **overrides)  # run all: each recipe's own --out
 
 
 def run_recipe(args):
@@ -178,7 +197,7 @@ def run_recipe(args):
 
     if args.name == "all":
         return run_all(args)
-    metrics = run(args.name, run_options(args))
+    metrics = run(args.name, run_options(args, resume=args.resume, overwrite=args.overwrite))
     key, value, baseline = headline(metrics)
     print(f"{args.name}: test {key} {value:.4f} (scikit-learn baseline {baseline:.4f}), "
           f"{metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s")
@@ -199,7 +218,8 @@ def run_all(args):
             continue
         print(f"== {name}")
         try:
-            metrics = run(name, run_options(args, out=root / name))
+            metrics = run(name, run_options(args, out=root / name, resume=args.resume,
+                                            overwrite=args.overwrite))
         except DataUnavailable as error:
             skipped[name] = str(error)
             print(f"skipped: {error}")
@@ -215,7 +235,7 @@ def run_all(args):
 def predict(args):
     from recipes.predict import predict as predict_rows
 
-    result = predict_rows(args.model, args.data, args.output)
+    result = predict_rows(args.model, args.data, args.output, unsafe=args.unsafe)
     if args.output:
         print(f"{len(result)} predictions written to {args.output}")
     else:
@@ -226,7 +246,7 @@ def predict(args):
 def export_run(args):
     from recipes.export import EXPORT_DIR, export
 
-    card = export(args.model, args.out, ["savedmodel", *args.format])
+    card = export(args.model, args.out, ["savedmodel", *args.format], unsafe=args.unsafe)
     inputs = ", ".join(f"{i['name']} ({i['dtype']})" for i in card["inputs"])
     print(f"exported {args.model} to {args.out or args.model / EXPORT_DIR}: "
           f"{', '.join(card['files'].values())}, model_card.json")

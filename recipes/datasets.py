@@ -154,8 +154,9 @@ def csv(options):
     if options.target not in frame.columns:
         raise UserError(
             f"column {options.target!r} not found in {options.path}; columns: "
-            f"{', '.join(map(str, frame.columns))}{_delimiter_hint(frame)}"
+            f"{', '.join(map(str, frame.columns))}{delimiter_hint(frame)}"
         )
+    check_mixed_types(frame, options.path)
     target = frame[options.target]
     missing = target.isna()
     frame, target = frame[~missing].reset_index(drop=True), target[~missing].reset_index(drop=True)
@@ -185,12 +186,24 @@ def read_csv(path):
     return frame
 
 
-def _delimiter_hint(frame):
+def delimiter_hint(frame):
     header = ",".join(map(str, frame.columns))
     for sep in (";", "\t", "|"):
         if sep in header:
             return f" (the file looks {sep!r}-separated; this project reads comma-separated files)"
     return ""
+
+
+def check_mixed_types(frame, path):
+    """Refuse a column of numbers with a few words in it ('?', 'unknown', a repeated header line):
+    almost always a data error, which would otherwise turn the column into categories."""
+    for column in frame.select_dtypes(exclude=["number", "bool"]).columns:
+        values = frame[column].dropna()
+        words = values[pd.to_numeric(values, errors="coerce").isna()]
+        if len(words) and len(words) <= 0.1 * len(values):  # at least 90% numbers
+            raise UserError(f"column {column!r} in {path} mixes numbers and text "
+                            f"({words.iloc[0]!r} on line {words.index[0] + 2}); leave missing "
+                            f"values empty")
 
 
 def infer_task(target):

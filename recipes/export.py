@@ -45,12 +45,15 @@ MISSING_CATEGORY = ""  # how a client sends "no value" for a category (pandas re
 IMAGE_INPUT = "image"
 
 
-def export(run_dir, out_dir=None, formats=("savedmodel",)):
-    """Export the run in `run_dir` to `out_dir` (default RUN_DIR/export); returns the model card."""
+def export(run_dir, out_dir=None, formats=("savedmodel",), unsafe=False):
+    """Export the run in `run_dir` to `out_dir` (default RUN_DIR/export); returns the model card.
+
+    `unsafe`: load a model holding Python code (a Lambda layer), which Keras' safe mode refuses.
+    """
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / EXPORT_DIR
     formats = tuple(dict.fromkeys(formats))
-    model, preprocessor, metrics = load_run(run_dir)
+    model, preprocessor, metrics = load_run(run_dir, unsafe)
     check_request(out, formats)
     inputs, features, card_inputs = raw_inputs(preprocessor)
     output_name = "value" if metrics["task"] == "regression" else "probabilities"
@@ -69,6 +72,7 @@ def export(run_dir, out_dir=None, formats=("savedmodel",)):
 
 def check_request(out, formats):
     """Refuse what would fail or destroy something, before anything is built or written."""
+    artifacts.check_writable(out, "--out")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise UserError(f"unknown export format {', '.join(unknown)}; valid: {', '.join(FORMATS)}")

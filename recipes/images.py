@@ -15,6 +15,8 @@ With neither, `DataUnavailable`: `run` exits 2 with where to put the files, `run
 import gzip
 import socket
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import joblib
@@ -26,6 +28,7 @@ from recipes.errors import DataUnavailable, UserError
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 PIXEL_MAX = 255  # every loader hands over uint8 pixels
+MNIST_SIZE = (28, 28)  # height, width of MNIST's and Fashion-MNIST's images
 IDX_FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
              "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -38,9 +41,13 @@ DOWNLOAD_TIMEOUT = 30  # seconds without a byte before a stalled download counts
 
 
 def read_idx(path):
-    """An array from an IDX file: two zero bytes, type 0x08 (uint8), the rank, the sizes, the data."""
-    with gzip.open(path, "rb") as file:
-        raw = file.read()
+    """An array from an IDX file: bytes 0, 0, type 0x08 (uint8), the rank, the sizes, the data."""
+    try:
+        with gzip.open(path, "rb") as file:
+            raw = file.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise UserError(f"cannot read {path} as gzip ({first_line(error)}): truncated, or not a "
+                        f".gz file?") from None
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
         raise UserError(f"{path} is not an IDX file of unsigned bytes (as MNIST's .gz files are)")
     rank = raw[3]
@@ -52,12 +59,37 @@ def read_idx(path):
 
 
 def read_npz(path):
-    with np.load(path) as file:
-        missing = [key for key in IDX_FILES if key not in file.files]
-        if missing:
-            raise UserError(f"{path} has no {', '.join(missing)}; it needs the keys "
-                            f"{', '.join(IDX_FILES)} (as Keras' mnist.npz)")
-        return {key: file[key] for key in IDX_FILES}
+    try:
+        check_sizes(path)
+        with np.load(path) as file:  # allow_pickle is off: object arrays are refused
+            missing = [key for key in IDX_FILES if key not in file.files]
+            if missing:
+                raise UserError(f"{path} has no {', '.join(missing)}; it needs the keys "
+                                f"{', '.join(IDX_FILES)} (as Keras' mnist.npz)")
+            return {key: file[key] for key in IDX_FILES}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise UserError(f"cannot read {path} as an .npz file: {first_line(error)}") from None
+
+
+def check_sizes(path):
+    """Each array's header against the bytes stored: a small file whose header claims gigabytes
+    is refused before NumPy sets them aside."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(stream)
+                claimed = int(np.prod(shape)) * dtype.itemsize
+                stored = member.file_size - stream.tell()
+            if claimed > stored:
+                raise UserError(f"{path}: {member.filename} claims a {shape} {dtype} array "
+                                f"({claimed:,} bytes) but holds {stored:,} bytes: truncated?")
+
+
+def first_line(error):
+    return (str(error).strip() or type(error).__name__).splitlines()[0]
 
 
 def local_arrays(folder, npz_name=None):
@@ -75,12 +107,22 @@ def local_arrays(folder, npz_name=None):
 
 
 def checked(arrays, source):
-    """Images (n, height, width) with one label each, or a `UserError` naming the mismatch."""
+    """28x28 uint8 images (n, height, width) with one label each, or a `UserError` naming the
+    mismatch: scaled by 1/255, float or 16-bit pixels would train on the wrong scale unnoticed."""
     for part in ("train", "test"):
         images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if images.ndim == 4 and images.shape[-1] != 1:
+            raise UserError(f"{source}: x_{part} {images.shape} has {images.shape[-1]} channels; "
+                            f"MNIST's images are grayscale, (n, 28, 28)")
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise UserError(f"{source}: x_{part} {images.shape} and y_{part} {labels.shape} are not "
                             f"(n, height, width) images with n labels")
+        if images.shape[1:] != MNIST_SIZE:
+            raise UserError(f"{source}: x_{part} images are {images.shape[1]}x{images.shape[2]}; "
+                            f"MNIST's are 28x28")
+        if images.dtype != np.uint8:
+            raise UserError(f"{source}: x_{part} holds {images.dtype} pixels; MNIST's are uint8 "
+                            f"(0 to 255)")
     return arrays
 
 
@@ -98,9 +140,8 @@ def download(name, hint):
     try:
         (x_train, y_train), (x_test, y_test) = load_data()
     except Exception as error:  # Keras raises a bare Exception for a failed fetch
-        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
-        raise DataUnavailable(f"{name}: no local copy and the download failed ({reason}); {hint}; "
-                              f"or use the {OFFLINE}") from None
+        raise DataUnavailable(f"{name}: no local copy and the download failed "
+                              f"({first_line(error)}); {hint}; or use the {OFFLINE}") from None
     finally:
         socket.setdefaulttimeout(previous)
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -129,8 +170,8 @@ def mnist(options):
     """The 60,000 + 10,000 MNIST digits: a local file first, then Keras' download."""
     folder = data_dir(options)
     arrays = local_arrays(folder, "mnist.npz") or download(
-        "mnist", f"put mnist.npz (keys {', '.join(IDX_FILES)}) or the four MNIST IDX .gz files in {folder} "
-        f"(or pass --data-dir DIR)")
+        "mnist", f"put mnist.npz (keys {', '.join(IDX_FILES)}) or the four MNIST IDX .gz files "
+        f"in {folder} (or pass --data-dir DIR)")
     return with_test_split("mnist", arrays)
 
 
@@ -139,8 +180,8 @@ def fashion_mnist(options):
     """Zalando's 70,000 clothing images, MNIST's format: local IDX files first, then Keras'."""
     folder = data_dir(options) / "fashion-mnist"
     arrays = local_arrays(folder) or download(
-        "fashion-mnist", f"put the four Fashion-MNIST IDX .gz files in {folder} (or pass --data-dir DIR holding a "
-        f"fashion-mnist folder)")
+        "fashion-mnist", f"put the four Fashion-MNIST IDX .gz files in {folder} (or pass "
+        f"--data-dir DIR holding a fashion-mnist folder)")
     return with_test_split("fashion-mnist", arrays, FASHION_CLASSES)
 
 
@@ -198,7 +239,8 @@ class ImagePreprocessor:
     def transform(self, features):
         images = with_channel_axis(features)
         if images.shape[1:] != self.input_shape:
-            raise UserError(f"the model takes images of shape {self.input_shape}, got {images.shape[1:]}")
+            raise UserError(f"the model takes images of shape {self.input_shape}, "
+                            f"got {images.shape[1:]}")
         return images.astype("float32") / PIXEL_MAX
 
     def encode_target(self, target):

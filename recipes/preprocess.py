@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
 
-from recipes.datasets import CLASSIFICATION
+from recipes.datasets import CLASSIFICATION, delimiter_hint
 from recipes.errors import UserError
 
 PREPROCESSOR_FILE = "preprocessor.joblib"
@@ -133,7 +133,8 @@ class TabularPreprocessor:
         missing = [c for c in self.columns if c not in features.columns]
         if missing:
             raise UserError(f"missing feature column(s): {', '.join(map(str, missing))}; "
-                            f"the model needs: {', '.join(map(str, self.columns))}")
+                            f"the model needs: {', '.join(map(str, self.columns))}"
+                            f"{delimiter_hint(features)}")
         return self.column_transformer.transform(self._typed(features[self.columns])).astype("float32")
 
     def encode_target(self, target):

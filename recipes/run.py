@@ -1,20 +1,23 @@
 """Run a recipe end to end: load, split, preprocess, build, train, evaluate, write artifacts.
 
-Everything that can be wrong with the user's input is checked before anything is written, so a
-bad run leaves `--out` untouched.
+Everything that can be wrong with the user's input is checked before anything is written, and
+a run trains and writes in a staging folder promoted into `--out` only once complete
+(recipes/resume.py), so a bad, diverged or killed run leaves `--out` as it was.
 """
 
+import json
 import platform
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 import zoo
-from recipes import (artifacts, baselines, datasets, devices, images, plots, preprocess, tape,
-                     train)
+from recipes import (artifacts, baselines, datasets, devices, images, plots, preprocess, resume,
+                     tape, train)
 from recipes.catalog import MODEL_FOR_TASK, RECIPES
 from recipes.errors import UserError
 
@@ -24,6 +27,11 @@ HISTORY_FILE = "history.csv"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 MISCLASSIFIED_FILE = "misclassified.png"
 RUNS_DIR = Path("reports/runs")
+# Everything a run may write into its folder, metrics.json last (it marks a finished run). A new
+# run replaces all of them: an export it does not redo belonged to the model it replaces.
+RUN_ENTRIES = (MODEL_FILE, preprocess.PREPROCESSOR_FILE, HISTORY_FILE, "loss.png", "accuracy.png",
+               "mae.png", CONFUSION_MATRIX_FILE, MISCLASSIFIED_FILE, train.CHECKPOINT_FILE,
+               train.LOG_DIR, "export", METRICS_FILE)  # "export": export.EXPORT_DIR
 
 # The training loops, each `loop(model, train, val, config, out) -> train.TrainResult`.
 LOOPS = {"fit": train.fit, "tape": tape.fit, "scratch": tape.scratch}
@@ -45,8 +53,11 @@ class RunOptions:
     quiet: bool = False
     mixed_precision: bool = False
     jit: bool | None = None  # XLA on or off; None: Keras' choice (on for one GPU, off on CPU)
-    augment: bool = False  # random shifts and rotations of training images (image recipes)
+    augment: bool | None = None  # random shifts/rotations of training images; None: the recipe's
     export: bool = False  # also export the run for serving, into OUT/export (recipes/export.py)
+    deterministic: bool = False  # TensorFlow's op determinism: bit-identical reruns on CPU
+    resume: bool = False  # back up every epoch; continue the run interrupted in OUT, if any
+    overwrite: bool = False  # replace a different run (or write beside other files) in OUT
 
 
 @dataclass
@@ -74,6 +85,8 @@ def check_options(options):
         raise UserError(f"--epochs must be at least 1, got {options.epochs}")
     if options.batch_size is not None and options.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {options.batch_size}")
+    if not 0 <= options.seed < 2**32:  # what NumPy's seed accepts
+        raise UserError(f"--seed must be between 0 and {2**32 - 1}, got {options.seed}")
     if options.loop is not None and options.loop not in LOOPS:
         raise UserError(f"unknown loop {options.loop!r}; valid: {', '.join(LOOPS)}")
     if options.mixed_precision:
@@ -97,10 +110,12 @@ def prepare(name, options):
         raise UserError(f"model {model_name!r} does not do {dataset.task}; models that do: "
                         f"{', '.join(zoo.names(dataset.task))}")
     defaults = entry.hyperparameters if model_name == recipe_model else {}  # tuned for that model
-    hyperparameters = {**defaults, **options.hyperparameters, "api": options.api}
+    hyperparameters = {**defaults, **checked_kinds(model_name, options.hyperparameters),
+                       "api": options.api}
     if "output_bias" in zoo.hyperparameters(model_name):
         hyperparameters.setdefault("output_bias", output_bias(arrays["train"][1], dataset.task))
-    if options.augment and not images.is_images(dataset):
+    augment = entry.augment if options.augment is None else options.augment
+    if augment and not images.is_images(dataset):
         raise UserError(f"--augment shifts and rotates training images; {name} is not an image recipe")
     loop = options.loop or entry.loop
     if loop == "fit" and devices.multi_worker():
@@ -109,13 +124,49 @@ def prepare(name, options):
     if loop == "scratch" and model_name != "linear_regression":
         raise UserError(f"--loop scratch trains linear_regression only, not {model_name!r}; "
                         f"use --loop fit or --loop tape")
+    if loop == "scratch" and options.resume:
+        raise UserError("--resume does not apply to --loop scratch (its w and b live outside the "
+                        "model, and it trains in seconds); run it again without --resume")
     config = train.TrainConfig(epochs=options.epochs or entry.epochs,
                                batch_size=options.batch_size or entry.batch_size,
                                patience=entry.patience, seed=options.seed, quiet=options.quiet,
                                loop=loop, mixed_precision=options.mixed_precision,
-                               jit=options.jit,
-                               augment=images.augmentation(options.seed) if options.augment else None)
+                               jit=options.jit, deterministic=options.deterministic,
+                               resumable=options.resume,
+                               augment=images.augmentation(options.seed) if augment else None)
     return Prepared(entry, dataset, splits, preprocessor, arrays, model_name, hyperparameters, config)
+
+
+def checked_kinds(model_name, values):
+    """--set values, each of the kind its default is (a tuple for a tuple, a number for a number:
+    10 becomes 10.0 where the default is a float, as Keras' optimizers want), so that a builder
+    never meets a type it cannot use. Unknown names: zoo.build lists the valid ones."""
+    defaults = zoo.hyperparameters(model_name)
+    for name, value in values.items():
+        default = defaults.get(name)
+        if default is not None and not same_kind(value, default):
+            raise UserError(f"--set {name}={value!r}: {name} takes a {kind_name(default)}, like "
+                            f"its default {default!r}")
+    return {name: float(value) if isinstance(defaults.get(name), float) else value
+            for name, value in values.items()}
+
+
+def same_kind(value, default):
+    if isinstance(value, bool) or isinstance(default, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    if isinstance(default, tuple):
+        return isinstance(value, (tuple, list)) and all(same_kind(v, default[0]) for v in value)
+    return isinstance(value, type(default))
+
+
+def kind_name(default):
+    if isinstance(default, bool):
+        return "True or False"
+    if isinstance(default, (int, float)):
+        return "number"
+    return {tuple: "tuple", str: "name"}.get(type(default), type(default).__name__)
 
 
 def output_bias(encoded_target, task):
@@ -130,6 +181,8 @@ def build_model(prepared):
     """Build the zoo model inside the device strategy's scope, in the precision asked for."""
     config = prepared.config
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:  # process-wide, like the seed
+        tf.config.experimental.enable_op_determinism()
     policy = devices.mixed_precision_policy() if config.mixed_precision else "float32"
     with devices.strategy().scope(), devices.dtype_policy(policy):
         model = zoo.build(prepared.model_name, prepared.preprocessor.input_shape,
@@ -140,20 +193,42 @@ def build_model(prepared):
 
 
 def run(name, options):
-    """Train recipe `name` and write its artifacts into `options.out`; returns metrics.json."""
+    """Train recipe `name` and write its artifacts into `options.out`; returns metrics.json.
+
+    The loop trains in OUT/.staging, where the artifacts are written too; they move into OUT
+    when all are written (resume.staged). A loss that becomes NaN raises `train.Diverged`.
+    """
     prepared = prepare(name, options)
     model = build_model(prepared)  # a wrong hyperparameter fails here, before anything is written
     out = Path(options.out or RUNS_DIR / name)
-    out.mkdir(parents=True, exist_ok=True)
-    result = LOOPS[prepared.config.loop](model, prepared.arrays["train"], prepared.arrays["val"],
-                                         prepared.config, out)
-    metrics = evaluate(prepared, model, result, options)
-    write_artifacts(out, prepared, model, result, metrics)
-    if options.export:
-        from recipes.export import export  # here: export imports predict, which imports this module
+    with resume.staged(out, run_request(prepared, options), resume=options.resume,
+                       overwrite=options.overwrite, entries=RUN_ENTRIES) as staging:
+        if resume.resumed_after(staging) and not options.quiet:
+            print(f"{name}: resuming the run in {out} after epoch {resume.resumed_after(staging)}")
+        result = LOOPS[prepared.config.loop](model, prepared.arrays["train"],
+                                             prepared.arrays["val"], prepared.config, staging)
+        train.check_finite(result.history, prepared.hyperparameters.get(
+            "learning_rate", zoo.hyperparameters(prepared.model_name).get("learning_rate")))
+        result = resume.whole_run(result, staging, examples=len(prepared.arrays["train"][0]))
+        metrics = evaluate(prepared, model, result, options)
+        write_artifacts(staging, prepared, model, result, metrics)
+        if options.export:
+            from recipes.export import export  # here: export imports predict, which imports this
 
-        export(out)
+            export(staging)
     return metrics
+
+
+def run_request(prepared, options):
+    """What this run was asked to do, as JSON holds it: --resume continues only the same run."""
+    config = prepared.config
+    request = {"recipe": prepared.recipe.name, "dataset": prepared.dataset.name,
+               "task": prepared.dataset.task, "model": prepared.model_name,
+               "hyperparameters": prepared.hyperparameters, "seed": options.seed,
+               "loop": config.loop, "epochs": config.epochs, "batch_size": config.batch_size,
+               "data": asdict(options.data), "augment": config.augment is not None, "jit": options.jit,
+               "mixed_precision": options.mixed_precision, "deterministic": options.deterministic}
+    return json.loads(json.dumps(request, default=str))
 
 
 def evaluate(prepared, model, result, options):
@@ -172,6 +247,7 @@ def evaluate(prepared, model, result, options):
         "api": options.api,
         "loop": prepared.config.loop,
         "seed": options.seed,
+        "deterministic": options.deterministic,
         "hyperparameters": {k: v for k, v in prepared.hyperparameters.items() if k != "api"},
         "batch_size": prepared.config.batch_size,
         "epochs_run": result.epochs_run,
@@ -180,7 +256,7 @@ def evaluate(prepared, model, result, options):
         "device": devices.device_name(),
         "precision": model.dtype_policy.name,
         "jit": bool(model.jit_compile),
-        "augment": options.augment,
+        "augment": prepared.config.augment is not None,
         "examples": {part: len(getattr(prepared.splits, part)) for part in ("train", "val", "test")},
         "dropped_rows": prepared.dataset.dropped_rows,
         "classes": prepared.preprocessor.classes,

@@ -27,14 +27,15 @@ from recipes import devices, train
 def fit(model, train_arrays, val_arrays, config, out):
     """Train the compiled `model` with a GradientTape step; returns a `train.TrainResult`."""
     strategy = devices.strategy()
-    train_data = batches(strategy, train_arrays, config, training=True)
+    order = train.EpochOrder(config.seed, len(train_arrays[0]))
+    train_data = batches(strategy, train_arrays, config, order)
     val_data = batches(strategy, val_arrays, config)
     with strategy.scope():  # variables a step would otherwise create while tracing, per replica
         metrics = metrics_like(model)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     train_step, test_step = distributed_steps(model, strategy, metrics)
-    return run_epochs(model, config, out, examples=len(train_arrays[0]),
+    return run_epochs(model, config, out, order, examples=len(train_arrays[0]),
                       train_epoch=lambda: run_epoch(train_step, train_data, metrics),
                       val_epoch=lambda: run_epoch(test_step, val_data, metrics))
 
@@ -55,11 +56,11 @@ class Batches:
     steps: int  # batches per epoch, on every worker
 
 
-def batches(strategy, arrays, config, training=False):
+def batches(strategy, arrays, config, order=None):
     """`train.to_dataset` as `fit` gets it, each global batch split across the replicas (workers
-    shard by example: the arrays are not files)."""
-    dataset = train.to_dataset(*arrays, config.batch_size, shuffle=training, seed=config.seed,
-                               augment=config.augment if training else None)
+    shard by example: the arrays are not files). Training batches come with their `order`."""
+    dataset = train.to_dataset(*arrays, config.batch_size, order=order,
+                               augment=config.augment if order is not None else None)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return Batches(strategy.experimental_distribute_dataset(dataset.with_options(options)),
@@ -145,15 +146,16 @@ def run_epoch(step, batches, metrics):
     return {metric.name: float(metric.result()) for metric in metrics}
 
 
-def run_epochs(model, config, out, *, examples, train_epoch, val_epoch):
+def run_epochs(model, config, out, order, *, examples, train_epoch, val_epoch):
     """Train and validate every epoch under `fit`'s callbacks, until they (or the epochs) stop."""
     history = keras.callbacks.History()
-    callbacks = keras.callbacks.CallbackList([*train.callbacks(config, out), history],
+    callbacks = keras.callbacks.CallbackList([*train.callbacks(config, out, order), history],
                                              model=model, epochs=config.epochs, verbose=0)
     model.stop_training = False
     start = time.perf_counter()
     callbacks.on_train_begin()
-    for epoch in range(config.epochs):
+    # Where a restored backup resumes (resume.Backup, Keras' BackupAndRestore), as in model.fit.
+    for epoch in range(model._initial_epoch or 0, config.epochs):
         callbacks.on_epoch_begin(epoch)
         logs = train_epoch()
         callbacks.on_test_begin()
@@ -195,7 +197,8 @@ def scratch(model, train_arrays, val_arrays, config, out):
     b = tf.Variable(tf.zeros(1), name="b")
     lr = float(model.optimizer.learning_rate.numpy())
     one_device = tf.distribute.get_strategy()  # the default strategy: this loop is not distributed
-    train_data = batches(one_device, train_arrays, config, training=True)
+    order = train.EpochOrder(config.seed, len(x))
+    train_data = batches(one_device, train_arrays, config, order)
     val_data = batches(one_device, val_arrays, config)
     metrics = metrics_like(model)
 
@@ -219,5 +222,5 @@ def scratch(model, train_arrays, val_arrays, config, out):
         model.get_layer("linear").set_weights([w.numpy(), b.numpy()])
         return logs
 
-    return run_epochs(model, config, out, examples=len(x), train_epoch=train_epoch,
+    return run_epochs(model, config, out, order, examples=len(x), train_epoch=train_epoch,
                       val_epoch=lambda: run_epoch(val_step, val_data, metrics))

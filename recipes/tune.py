@@ -33,14 +33,15 @@ from pathlib import Path
 import keras
 import keras_tuner
 import numpy as np
-import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import pandas as pd
 from keras_tuner.engine import hyperparameters as hp_types
 
 import zoo
 from recipes import artifacts, export, plots, run, train  # noqa: F401  (plots: the Agg backend)
 from recipes.errors import UserError
+
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 TUNERS = ("random", "hyperband", "bayesian")
 TUNING_DIR = Path("reports/tuning")
@@ -316,7 +317,7 @@ def final_model(prepared, objective):
     with tempfile.TemporaryDirectory() as scratch:  # its checkpoint and logs are not kept
         choosing = loop(run.build_model(prepared), prepared.arrays["train"],
                         prepared.arrays["val"], prepared.config, scratch)
-    epochs = int(np.argmin(choosing.history["val_loss"])) + 1  # the weights early stopping kept
+    epochs = int(np.nanargmin(choosing.history["val_loss"])) + 1  # what early stopping kept
     model = run.build_model(prepared)
     result = fit_on_train_and_val(model, prepared, epochs)
     return model, result, best_score(choosing.history, objective)
@@ -351,6 +352,7 @@ def check_out(out, request, resume):
     The request file marks a search: workers of a distributed search, which may reach the folder
     before the chief, create keras-tuner's folder but never this file.
     """
+    artifacts.check_writable(out, "--out")
     if (out / REQUEST_FILE).is_file() and not resume:
         raise UserError(f"{out} already holds a search; add --resume to continue it, or choose "
                         f"another --out")
@@ -375,6 +377,8 @@ def tune(name, options, tune_options):
     """
     check_tune_options(tune_options)
     role = distributed_role()
+    # --resume here continues the search; trials and final fits never resume a run's epochs.
+    options = replace(options, resume=False)
     prepared = run.prepare(name, options)
     objective = objective_for(prepared.dataset.task)
     hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges)

@@ -29,7 +29,7 @@ def tiny_mnist(train_size=12, test_size=5, side=28):
 
 
 def write_idx(path, array):
-    """The IDX format of MNIST's .gz files: 0, 0, type 0x08 (uint8), rank, big-endian sizes, data."""
+    """MNIST's IDX format: bytes 0, 0, type 0x08 (uint8), rank, big-endian sizes, data."""
     header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     with gzip.open(path, "wb") as file:
         file.write(header + array.tobytes())
@@ -66,7 +66,8 @@ def test_keras_io_convnet_has_the_published_parameter_count():
 
 def test_mnist_cnn_arguments_shape_the_network():
     narrow = zoo.build("mnist_cnn", (28, 28, 1), 10, filters=16, dense_units=64, batch_norm=False)
-    assert [layer.filters for layer in narrow.layers if isinstance(layer, keras.layers.Conv2D)] == [16, 32]
+    convolutions = [layer for layer in narrow.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size) for c in convolutions] == [(16, (5, 5)), (32, (3, 3))]
     assert narrow.get_layer("hidden_0").units == 64
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in narrow.layers)
     small = zoo.build("mnist_cnn", (8, 8, 1), 10, padding="same", decay_steps=100)
@@ -74,7 +75,7 @@ def test_mnist_cnn_arguments_shape_the_network():
 
 
 @pytest.mark.parametrize("shape, kwargs, message", [
-    ((8, 8, 1), {}, r"8x8 images are too small for two blocks with padding='valid'"),
+    ((8, 8, 1), {}, r"8x8 images are too small for its conv blocks with padding='valid'"),
     ((4,), {}, r"mnist_cnn takes images \(height, width, channels\), got input shape \(4,\)"),
     ((28, 28, 1), {"padding": "full"}, r"unknown padding 'full'; valid: valid, same"),
     ((28, 28, 1), {"decay_steps": -1}, r"decay_steps must be >= 0"),
@@ -175,12 +176,12 @@ def test_image_preprocessor_scales_pixels_adds_a_channel_and_round_trips(tmp_pat
     x = preprocessor.transform(dataset.features[:5])
     assert x.shape == (5, 8, 8, 1) and x.dtype == np.float32 and x.min() >= 0 and x.max() <= 1
     assert preprocessor.input_shape == (8, 8, 1) and preprocessor.num_outputs == 10
-    np.testing.assert_array_equal(preprocessor.decode(preprocessor.encode_target(dataset.target[:5])),
-                                  dataset.target[:5].astype(str))
+    labels = preprocessor.encode_target(dataset.target[:5])
+    np.testing.assert_array_equal(preprocessor.decode(labels), dataset.target[:5].astype(str))
     preprocessor.save(tmp_path / "p.joblib")
     np.testing.assert_array_equal(preprocess.load_preprocessor(tmp_path / "p.joblib").transform(
         dataset.features[:5]), x)
-    with pytest.raises(UserError, match=r"the model takes images of shape \(8, 8, 1\), got \(28, 28, 1\)"):
+    with pytest.raises(UserError, match=r"takes images of shape \(8, 8, 1\), got \(28, 28, 1\)"):
         preprocessor.transform(np.zeros((1, 28, 28), np.uint8))
 
 
@@ -195,7 +196,9 @@ def test_augmentation_moves_training_pixels_but_keeps_shapes_and_labels():
     assert float(np.min(batch_x)) >= 0.0  # the border fills with black, not reflections
 
 
-def test_augment_is_refused_for_tables():
+def test_augment_follows_the_recipe_unless_told_and_is_refused_for_tables():
+    assert prepare("mnist-5k-cnn", RunOptions()).config.augment is not None  # the recipe's default
+    assert prepare("mnist-5k-cnn", RunOptions(augment=False)).config.augment is None  # --no-augment
     with pytest.raises(UserError, match=r"--augment shifts and rotates training images; "
                                         r"iris is not an image recipe"):
         prepare("iris", RunOptions(augment=True))
@@ -212,4 +215,5 @@ def test_digits_cnn_beats_chance_by_far_and_writes_the_image_plots(tmp_path):
     assert metrics["baseline"]["train_examples"] == metrics["examples"]["train"] == 1167
     for plot in ("confusion_matrix.png", "misclassified.png", "accuracy.png", "loss.png"):
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
-    assert json.loads((tmp_path / "metrics.json").read_text())["classes"] == [str(d) for d in range(10)]
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["classes"] == [str(digit) for digit in range(10)]

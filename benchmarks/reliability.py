@@ -1,0 +1,289 @@
+"""Reliability, measured: bad input, runs killed and resumed, determinism, and what they cost.
+
+    python benchmarks/reliability.py          # writes reports/reliability.md and .json
+    python benchmarks/reliability.py --quick  # fewer epochs, the fit loop only: a smoke run
+
+1. Bad input: every case of tests/test_reliability.py's table, through the command line in this
+   process: the exit code, the one-line message, and whether anything under the inputs changed.
+2. Resume: per loop, a run killed with SIGKILL once its backup holds 2 epochs, then resumed with
+   --resume, against an uninterrupted run with the same seed: the largest weight difference, the
+   test loss difference, the same history or not. Ablations leave one restored piece out: the
+   dropout layers' random state, or the epoch-keyed order (tf.data's reshuffling instead).
+3. Determinism: each loop twice with the same seed, with and without --deterministic.
+4. Cost: seconds per epoch of a run with and without --resume (the backup each epoch), and of
+   the epoch-keyed data pipeline against tf.data's reshuffling, for a small table and for
+   MNIST-sized arrays.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from recipes import artifacts, resume, run, train  # noqa: E402
+from tests.test_reliability import (BAD_INPUTS, RESUMED, build_inputs, command_line,  # noqa: E402
+                                    exit_code, kill_after_epoch, snapshot)
+
+LOOPS = ("fit", "tape")
+
+
+# --- 1. bad input ---------------------------------------------------------------------------
+
+
+def bad_inputs(workdir):
+    """Each table row run once: what came back, and whether it is what the issue asks."""
+    inputs = build_inputs(workdir / "inputs")
+    rows = []
+    for arguments, expected in BAD_INPUTS:
+        before = snapshot(inputs)
+        error = io.StringIO()
+        start = time.perf_counter()
+        with contextlib.redirect_stderr(error), contextlib.redirect_stdout(io.StringIO()):
+            code = exit_code(command_line(arguments, inputs))
+        message = error.getvalue().strip().replace(str(inputs), "IN")
+        changed = snapshot(inputs) != before
+        rows.append({"case": arguments.replace("{}", "IN"), "exit": code, "message": message,
+                     "lines": len(message.splitlines()), "changed_disk": changed,
+                     "seconds": round(time.perf_counter() - start, 2),
+                     "ok": (code == 2 and len(message.splitlines()) == 1 and not changed
+                            and expected.replace("{}", "IN") in message
+                            and "Traceback" not in message)})
+        print(f"{'ok ' if rows[-1]['ok'] else 'BAD'} {rows[-1]['case']}", flush=True)
+    return rows
+
+
+# --- 2. resume --------------------------------------------------------------------------------
+
+
+def reshuffling(to_dataset):
+    """`train.to_dataset` with tf.data's reshuffling where the loops ask for the epoch order."""
+    def patched(x, y, batch_size, *, order=None, shuffle=False, seed=None, augment=None):
+        return to_dataset(x, y, batch_size, shuffle=shuffle or order is not None,
+                          seed=order.seed if order is not None else seed, augment=augment)
+    return patched
+
+
+ABLATIONS = {  # what each child process changes before it runs the command line
+    "none": lambda: None,
+    "without dropout state": lambda: setattr(resume, "seed_states", lambda model: []),
+    "tf.data reshuffling": lambda: setattr(train, "to_dataset", reshuffling(train.to_dataset)),
+}
+
+
+def child(ablation, arguments):
+    """The command line with one ablation applied: `reliability.py --child ABLATION run ...`."""
+    from recipes.cli import main
+
+    ABLATIONS[ablation]()
+    sys.exit(main(arguments))
+
+
+def command(ablation, arguments):
+    return [sys.executable, str(Path(__file__).resolve()), "--child", ablation,
+            *map(str, arguments)]
+
+
+def completed(ablation, arguments):
+    result = subprocess.run(command(ablation, arguments), cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
+
+
+def compare(folder, reference):
+    """Largest weight difference, test loss difference, identical history, both runs' epochs."""
+    import keras
+
+    metrics = [json.loads((f / run.METRICS_FILE).read_text()) for f in (folder, reference)]
+    weights = [keras.saving.load_model(f / run.MODEL_FILE).get_weights()
+               for f in (folder, reference)]
+    return {"max_abs_weight_difference": max(float(np.max(np.abs(a - b)))
+                                             for a, b in zip(*weights)),
+            "test_loss_difference": abs(metrics[0]["test"]["loss"] - metrics[1]["test"]["loss"]),
+            "same_history": (folder / run.HISTORY_FILE).read_text()
+            == (reference / run.HISTORY_FILE).read_text(),
+            "epochs_run": [m["epochs_run"] for m in metrics]}
+
+
+def resume_check(loop, ablation, epochs, workdir, reference=None):
+    """Kill a --resume run after its second epoch, resume it, compare with an uninterrupted run."""
+    arguments = [*RESUMED, "--loop", loop]
+    arguments[arguments.index("--epochs") + 1] = str(epochs)
+    if reference is None:
+        reference = workdir / f"{loop}-{ablation}-uninterrupted"
+        completed(ablation, [*arguments, "--out", reference])
+    killed = workdir / f"{loop}-{ablation}-killed"
+    resumable = [*arguments, "--resume", "--out", killed]
+    killed_after = kill_after_epoch(command(ablation, resumable), killed, epoch=2)
+    start = time.perf_counter()
+    completed(ablation, resumable)
+    row = {"loop": loop, "ablation": ablation, "epochs": epochs, "killed_after_epoch": killed_after,
+           "resume_seconds": round(time.perf_counter() - start, 1), **compare(killed, reference)}
+    print(f"resume {loop:<4} {ablation:<22} killed after epoch {killed_after}: max |dw| "
+          f"{row['max_abs_weight_difference']:.3g}", flush=True)
+    return row, reference
+
+
+# --- 3. determinism ---------------------------------------------------------------------------
+
+
+def determinism(loops, epochs, workdir, deterministic):
+    """Each loop twice with the same seed, in one process; the runs' differences."""
+    arguments = [a for a in RESUMED if a != "--deterministic" or deterministic]
+    arguments[arguments.index("--epochs") + 1] = str(epochs)
+    flag = "deterministic" if deterministic else "default"
+    outs = {(loop, n): workdir / f"{flag}-{loop}-{n}" for loop in loops for n in (1, 2)}
+    calls = [[*arguments, "--loop", loop, "--out", str(out)] for (loop, _), out in outs.items()]
+    code = f"from recipes.cli import main\nfor arguments in {calls!r}:\n    main(arguments)\n"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    rows = []
+    for loop in loops:
+        first, second = outs[(loop, 1)], outs[(loop, 2)]
+        tests = [json.loads((f / run.METRICS_FILE).read_text())["test"] for f in (first, second)]
+        rows.append({"loop": loop, "deterministic": deterministic, **compare(first, second),
+                     "max_test_metric_difference": max(abs(tests[0][k] - tests[1][k])
+                                                       for k in tests[0])})
+    return rows
+
+
+# --- 4. cost ----------------------------------------------------------------------------------
+
+
+def seconds_per_epoch(loops, epochs, workdir):
+    """Training seconds per epoch of breast-cancer, plain and with --resume (median of 3)."""
+    rows = []
+    for loop in loops:
+        for resumable in (False, True):
+            per_epoch = []
+            for repeat in range(3):
+                metrics = run.run("breast-cancer", run.RunOptions(
+                    epochs=epochs, loop=loop, quiet=True, resume=resumable,
+                    out=workdir / f"cost-{loop}-{resumable}-{repeat}"))
+                per_epoch.append(metrics["train_seconds"] / metrics["epochs_run"])
+            rows.append({"loop": loop, "resume": resumable,
+                         "ms_per_epoch": round(1000 * float(np.median(per_epoch)), 1)})
+    return rows
+
+
+def pipeline_cost(epochs):
+    """Median milliseconds per epoch to draw every training batch: epoch order vs reshuffling."""
+    rows = []
+    for name, size, shape, batch_size in (("400-row table", 364, (30,), 32),
+                                          ("MNIST-sized", 48_750, (28, 28, 1), 128)):
+        rng = np.random.default_rng(0)
+        x = rng.random((size, *shape), dtype=np.float32)
+        y = rng.random((size, 10), dtype=np.float32)
+        order = train.EpochOrder(0, size)
+        pipelines = {"epoch order": train.to_dataset(x, y, batch_size, order=order),
+                     "tf.data reshuffling": train.to_dataset(x, y, batch_size, shuffle=True,
+                                                             seed=0)}
+        for pipeline, data in pipelines.items():
+            cpu, wall = [], []
+            for epoch in range(epochs):
+                order.on_epoch_begin(epoch)
+                started_cpu, started = time.process_time(), time.perf_counter()
+                for _ in data:
+                    pass
+                cpu.append(time.process_time() - started_cpu)
+                wall.append(time.perf_counter() - started)
+            rows.append({"data": name, "pipeline": pipeline,
+                         "wall_ms": round(1000 * float(np.median(wall[2:])), 2),
+                         "cpu_ms": round(1000 * float(np.median(cpu[2:])), 2)})
+    return rows
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def markdown(report):
+    cases = report["bad_inputs"]
+    lines = ["# Reliability", "",
+             "Written by `benchmarks/reliability.py` (the cases come from "
+             "`tests/test_reliability.py`, which asserts them).", "",
+             f"## Bad input: {sum(c['ok'] for c in cases)} of {len(cases)} cases as required",
+             "", "Each must exit 2 with one line naming the problem, no traceback, and change "
+             "nothing under the inputs folder (IN). ✓: all of that holds.", "",
+             "| case | exit | message | disk changed | |", "|---|---|---|---|---|"]
+    lines += [f"| `{c['case']}` | {c['exit']} | {c['message'].replace('|', '/')} | "
+              f"{'yes' if c['changed_disk'] else 'no'} | {'✓' if c['ok'] else '✗'} |"
+              for c in cases]
+    lines += ["", "## Resume after SIGKILL", "",
+              f"`{' '.join(RESUMED)} --loop LOOP --resume`, killed once its backup held 2 epochs "
+              "(or a few more: polled every 10 ms), then the same command again; compared with "
+              "the same run uninterrupted. Ablations leave one restored piece out.", "",
+              "| loop | left out | killed after epoch | max abs weight difference | test loss "
+              "difference | same history | epochs run (resumed, uninterrupted) |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['loop']} | {r['ablation']} | {r['killed_after_epoch']} | "
+              f"{r['max_abs_weight_difference']:.3g} | {r['test_loss_difference']:.3g} | "
+              f"{'yes' if r['same_history'] else 'no'} | {r['epochs_run']} |"
+              for r in report["resume"]]
+    lines += ["", "## Determinism", "", "Each loop run twice with `--seed 3`, one process.", "",
+              "| loop | --deterministic | max abs weight difference | max test metric difference "
+              "| same history |", "|---|---|---|---|---|"]
+    lines += [f"| {r['loop']} | {'yes' if r['deterministic'] else 'no'} | "
+              f"{r['max_abs_weight_difference']:.3g} | {r['max_test_metric_difference']:.3g} | "
+              f"{'yes' if r['same_history'] else 'no'} |" for r in report["determinism"]]
+    lines += ["", "## Cost", "", "breast-cancer, training seconds per epoch (median of 3 runs): "
+              "--resume commits a backup (weights, optimizer, callbacks' state) every epoch.", "",
+              "| loop | --resume | ms per epoch |", "|---|---|---|"]
+    lines += [f"| {r['loop']} | {'yes' if r['resume'] else 'no'} | {r['ms_per_epoch']} |"
+              for r in report["seconds_per_epoch"]]
+    lines += ["", "Drawing one epoch of training batches (median): the epoch-keyed order the loops "
+              "use (one gather per epoch, cut natively into batches) against tf.data's "
+              "per-example reshuffling.", "", "| data | pipeline | wall ms | CPU ms |",
+              "|---|---|---|---|"]
+    lines += [f"| {r['data']} | {r['pipeline']} | {r['wall_ms']} | {r['cpu_ms']} |"
+              for r in report["pipeline"]]
+    lines += ["", f"Total wall time: {report['seconds']:.0f} s on this machine (2 CPU cores)."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    if sys.argv[1:2] == ["--child"]:  # a child process of the resume checks
+        return child(sys.argv[2], sys.argv[3:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="4 epochs, the fit loop, no ablations, no report files")
+    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    args = parser.parse_args()
+    loops, epochs = (("fit",), 4) if args.quick else (LOOPS, 12)
+    ablations = ("none",) if args.quick else tuple(ABLATIONS)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        workdir = Path(workdir)
+        report = {"bad_inputs": bad_inputs(workdir), "resume": []}
+        for loop in loops:
+            reference = None
+            for ablation in ablations:
+                shares_reference = ablation == "without dropout state"  # only resuming differs
+                row, made = resume_check(loop, ablation, epochs, workdir,
+                                         reference if shares_reference else None)
+                reference = reference or made
+                report["resume"].append(row)
+        report["determinism"] = [row for deterministic in (True, False)
+                                 for row in determinism(loops, epochs, workdir, deterministic)]
+        report["seconds_per_epoch"] = seconds_per_epoch(loops, 10 if args.quick else 40, workdir)
+        report["pipeline"] = pipeline_cost(5 if args.quick else 20)
+    report["seconds"] = time.perf_counter() - start
+    text = markdown(report)
+    print(text)
+    if not args.quick:
+        artifacts.write_text(args.reports / "reliability.md", text)
+        artifacts.write_json(args.reports / "reliability.json", report)
+
+
+if __name__ == "__main__":
+    main()
