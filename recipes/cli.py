@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from recipes.catalog import CATALOG, RECIPES
-from recipes.errors import UserError, user_errors
+from recipes.errors import user_errors
 
 EXIT_USER_ERROR = 2
 

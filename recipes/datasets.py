@@ -4,6 +4,7 @@ Tabular loaders return pandas DataFrames whose column dtypes say what each colum
 categories), so one preprocessing path serves every table, CSV files included.
 """
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,40 +61,27 @@ def load(name, options=DataOptions()):
 # --- scikit-learn's bundled tables ---------------------------------------------------------
 
 
-def _sklearn(name, load_fn, task):
-    bunch = load_fn(as_frame=True)
+SKLEARN_TABLES = {  # name -> (scikit-learn loader, task)
+    "iris": ("load_iris", "multiclass"),
+    "wine": ("load_wine", "multiclass"),
+    "breast-cancer": ("load_breast_cancer", "binary"),
+    "diabetes": ("load_diabetes", "regression"),
+}
+
+
+def sklearn_table(name, _options):
+    from sklearn import datasets as sklearn_datasets
+
+    function, task = SKLEARN_TABLES[name]
+    bunch = getattr(sklearn_datasets, function)(as_frame=True)
     target = bunch.target
     if task in CLASSIFICATION:  # class names read better than codes in predictions and plots
         target = target.map(dict(enumerate(bunch.target_names))).astype(str)
     return Dataset(name, task, bunch.data, target.rename("target"))
 
 
-@loader("iris")
-def iris(_options):
-    from sklearn.datasets import load_iris
-
-    return _sklearn("iris", load_iris, "multiclass")
-
-
-@loader("wine")
-def wine(_options):
-    from sklearn.datasets import load_wine
-
-    return _sklearn("wine", load_wine, "multiclass")
-
-
-@loader("breast-cancer")
-def breast_cancer(_options):
-    from sklearn.datasets import load_breast_cancer
-
-    return _sklearn("breast-cancer", load_breast_cancer, "binary")
-
-
-@loader("diabetes")
-def diabetes(_options):
-    from sklearn.datasets import load_diabetes
-
-    return _sklearn("diabetes", load_diabetes, "regression")
+for _name in SKLEARN_TABLES:
+    loader(_name)(functools.partial(sklearn_table, _name))
 
 
 # --- mlxtend's bundled tables --------------------------------------------------------------

@@ -19,7 +19,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import joblib
 import numpy as np
 
 from recipes import preprocess
@@ -212,29 +211,17 @@ def is_images(dataset):
 # --- model inputs ----------------------------------------------------------------------------
 
 
-class ImagePreprocessor:
+class ImagePreprocessor(preprocess.Preprocessor):
     """Pixels as float32 in [0, 1] with a channel axis; labels one-hot, like `TabularPreprocessor`.
 
     Nothing is learned from the pixels (the scale is fixed), so train, validation, test and any
     later image go through exactly the same arithmetic.
     """
 
-    def __init__(self, task):
-        self.task = task
-        self.target_encoder = preprocess.TargetEncoder(task)
-
     def fit(self, features, target):
         self.input_shape = with_channel_axis(features).shape[1:]
         self.target_encoder.fit(target)
         return self
-
-    @property
-    def classes(self):
-        return self.target_encoder.classes
-
-    @property
-    def num_outputs(self):
-        return self.target_encoder.num_outputs
 
     def transform(self, features):
         images = with_channel_axis(features)
@@ -242,15 +229,6 @@ class ImagePreprocessor:
             raise UserError(f"the model takes images of shape {self.input_shape}, "
                             f"got {images.shape[1:]}")
         return images.astype("float32") / PIXEL_MAX
-
-    def encode_target(self, target):
-        return self.target_encoder.encode(target)
-
-    def decode(self, outputs):
-        return self.target_encoder.decode(outputs)
-
-    def save(self, path):
-        joblib.dump(self, path)
 
 
 def with_channel_axis(features):

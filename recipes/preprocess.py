@@ -96,12 +96,37 @@ class TargetEncoder:
         return np.asarray(self.classes)[self.probabilities(outputs).argmax(axis=1)]
 
 
-class TabularPreprocessor:
-    """Numbers: median-imputed, standardised. Categories: most-frequent-imputed, one-hot."""
+class Preprocessor:
+    """What every preprocessor shares: the task's target encoding, and saving with joblib.
+
+    A subclass's `fit(features, target)` learns from the training split (and fits the target
+    encoder) and sets `input_shape`; its `transform(features)` returns model-ready float32 arrays.
+    """
 
     def __init__(self, task):
         self.task = task
         self.target_encoder = TargetEncoder(task)
+
+    @property
+    def classes(self):
+        return self.target_encoder.classes
+
+    @property
+    def num_outputs(self):
+        return self.target_encoder.num_outputs
+
+    def encode_target(self, target):
+        return self.target_encoder.encode(target)
+
+    def decode(self, outputs):
+        return self.target_encoder.decode(outputs)
+
+    def save(self, path):
+        joblib.dump(self, path)
+
+
+class TabularPreprocessor(Preprocessor):
+    """Numbers: median-imputed, standardised. Categories: most-frequent-imputed, one-hot."""
 
     def fit(self, features, target):
         self.numeric_columns = list(features.select_dtypes(include="number").columns)
@@ -121,14 +146,6 @@ class TabularPreprocessor:
         self.target_encoder.fit(target)
         return self
 
-    @property
-    def classes(self):
-        return self.target_encoder.classes
-
-    @property
-    def num_outputs(self):
-        return self.target_encoder.num_outputs
-
     def transform(self, features):
         missing = [c for c in self.columns if c not in features.columns]
         if missing:
@@ -136,15 +153,6 @@ class TabularPreprocessor:
                             f"the model needs: {', '.join(map(str, self.columns))}"
                             f"{delimiter_hint(features)}")
         return self.column_transformer.transform(self._typed(features[self.columns])).astype("float32")
-
-    def encode_target(self, target):
-        return self.target_encoder.encode(target)
-
-    def decode(self, outputs):
-        return self.target_encoder.decode(outputs)
-
-    def save(self, path):
-        joblib.dump(self, path)
 
     def _typed(self, features):
         """Numbers as float, categories as strings: the same types at fit and transform time."""
