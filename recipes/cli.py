@@ -144,7 +144,7 @@ def build_parser():
     tune = commands.add_parser(
         "tune", help="search a recipe's hyperparameters with keras-tuner, retrain and test the best",
         description="Each trial trains on the training split with early stopping and is scored on "
-        "validation (val_accuracy; val_loss for regressors). The best configuration and the "
+        "validation (val_accuracy; val_mae for regressors). The best configuration and the "
         "recipe's default are then retrained on train + validation and tested. Here --set "
         "NAME=VALUE fixes a tunable hyperparameter. Distributed: run the same command with "
         "KERASTUNER_TUNER_ID=chief (or tuner0, tuner1, ...), KERASTUNER_ORACLE_IP and "

@@ -6,7 +6,7 @@ kwargs`. A search
 1. prepares the recipe exactly as `run` does (same split, preprocessing fitted on train only);
 2. lets a keras-tuner oracle (random, Hyperband or Bayesian) pick points of that space and trains
    each one on the training split with `run`'s early stopping, scoring it on validation
-   (`val_accuracy`; `val_loss` for regressors). The test split is never looked at;
+   (`val_accuracy`; `val_mae` for regressors). The test split is never looked at;
 3. writes trials.csv, tuning.png, best_hyperparameters.json and TensorBoard HParams logs (logs/);
 4. retrains the best configuration and the recipe's default the same way (the epoch count chosen
    by early stopping on validation, then training on train + validation), tests both, and writes
@@ -146,8 +146,10 @@ class ZooHyperModel(keras_tuner.HyperModel):
 
 
 def objective_for(task):
+    """What a trial is judged by: the metric `run` reports, on validation. For regressors that is
+    MAE, not the loss, which also holds the L2 penalty and so would favour small `l2`."""
     if task == "regression":
-        return keras_tuner.Objective("val_loss", direction="min")
+        return keras_tuner.Objective("val_mae", direction="min")
     return keras_tuner.Objective("val_accuracy", direction="max")
 
 
@@ -239,8 +241,13 @@ def make_tuner(kind, hypermodel, out, options, tune_options, report):
     if kind == "hyperband":
         return Hyperband(max_epochs=hypermodel.prepared.config.epochs, factor=HYPERBAND_FACTOR,
                          max_trials=tune_options.max_trials, **common)
-    tuner_class = {"random": RandomSearch, "bayesian": BayesianOptimization}[kind]
-    return tuner_class(max_trials=tune_options.max_trials, **common)
+    if kind == "bayesian":
+        # keras-tuner starts from 3 random points per hyperparameter (18 for the MLP space): more
+        # than a small budget, which would make it a random search. A third of the budget instead.
+        return BayesianOptimization(max_trials=tune_options.max_trials,
+                                    num_initial_points=max(2, tune_options.max_trials // 3),
+                                    **common)
+    return RandomSearch(max_trials=tune_options.max_trials, **common)
 
 
 def distributed_role():
