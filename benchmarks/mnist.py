@@ -56,10 +56,12 @@ def train_and_test(model, prepared, config, callbacks):
     """Both models train through here: `train.fit`'s pipeline and `model.fit`, plus the clock."""
     clock = EpochClock()
     (x_train, y_train), val, test = (prepared.arrays[p] for p in ("train", "val", "test"))
-    train_data = train.to_dataset(x_train, y_train, config.batch_size, shuffle=True,
-                                  seed=config.seed, augment=config.augment)
+    order = train.EpochOrder(config.seed, len(x_train))
+    train_data = train.to_dataset(x_train, y_train, config.batch_size, order=order,
+                                  augment=config.augment)
     history = model.fit(train_data, validation_data=train.to_dataset(*val, config.batch_size),
-                        epochs=config.epochs, callbacks=[*callbacks, clock], verbose=0).history
+                        epochs=config.epochs, callbacks=[order, *callbacks, clock], shuffle=False,
+                        verbose=0).history
     scores = model.evaluate(train.to_dataset(*test, config.batch_size), return_dict=True, verbose=0)
     seconds, epochs = clock.elapsed[-1], len(clock.elapsed)
     first = next((i for i, v in enumerate(history["val_accuracy"]) if v >= VAL_TARGET), None)

@@ -87,13 +87,13 @@ class EpochOrder(keras.callbacks.Callback):
         self.indices.assign(np.random.default_rng([self.seed, epoch]).permutation(self.size))
 
 
-def to_dataset(x, y, batch_size, *, order=None, shuffle=False, seed=None, augment=None):
+def to_dataset(x, y, batch_size, *, order=None, augment=None):
     """A batched, prefetched `tf.data` pipeline; shuffled each epoch and augmented for training.
 
-    Training data is shuffled by `order` (an `EpochOrder` among the loop's callbacks: what the
-    training loops use, so that --resume replays each epoch's order) or, with `shuffle`, by
-    tf.data afresh at each iteration (keras-tuner's trials). `augment` (a Keras layer) runs here
-    on the CPU pipeline, not inside the model, so the saved model sees only real images.
+    Training data is shuffled by `order`, an `EpochOrder` that must be among the callbacks of
+    whatever trains on it (so --resume replays each epoch's order); without it the data keeps its
+    order (validation, test). `augment` (a Keras layer) runs here on the CPU pipeline, not inside
+    the model, so the saved model sees only real images.
     """
     if order is not None:
         features, targets = tf.constant(x), tf.constant(y)
@@ -106,10 +106,7 @@ def to_dataset(x, y, batch_size, *, order=None, shuffle=False, seed=None, augmen
         data = (tf.data.Dataset.range(1).map(epoch).rebatch(batch_size)
                 .apply(tf.data.experimental.assert_cardinality(-(-len(x) // batch_size))))
     else:
-        data = tf.data.Dataset.from_tensor_slices((x, y))
-        if shuffle:
-            data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        data = data.batch(batch_size)
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     if augment is not None:
         data = data.map(lambda images, labels: (augment(images, training=True), labels),
                         num_parallel_calls=tf.data.AUTOTUNE)

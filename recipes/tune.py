@@ -134,13 +134,13 @@ class ZooHyperModel(keras_tuner.HyperModel):
         """Train on the training split, score on validation. Hyperband passes its own epochs."""
         config = self.prepared.config
         (x, y), (x_val, y_val) = self.prepared.arrays["train"], self.prepared.arrays["val"]
+        order = train.EpochOrder(config.seed, len(x))
         start = time.perf_counter()
         history = model.fit(
-            train.to_dataset(x, y, config.batch_size, shuffle=True, seed=config.seed,
-                             augment=config.augment),
+            train.to_dataset(x, y, config.batch_size, order=order, augment=config.augment),
             validation_data=train.to_dataset(x_val, y_val, config.batch_size),
-            epochs=epochs or config.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-            shuffle=False, verbose=0)  # tf.data shuffles
+            epochs=epochs or config.epochs, initial_epoch=initial_epoch,
+            callbacks=[order, *callbacks], shuffle=False, verbose=0)  # `order` shuffles
         return {self.objective.name: best_score(history.history, self.objective),
                 "epochs": len(history.history["loss"]), "seconds": time.perf_counter() - start}
 
@@ -305,12 +305,13 @@ def fit_on_train_and_val(model, prepared, epochs):
     config = prepared.config
     (x_train, y_train), (x_val, y_val) = prepared.arrays["train"], prepared.arrays["val"]
     x, y = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+    order = train.EpochOrder(config.seed, len(x))
     progress = [] if config.quiet else [train.EpochProgbar(epochs)]
     start = time.perf_counter()
-    history = model.fit(train.to_dataset(x, y, config.batch_size, shuffle=True, seed=config.seed,
+    history = model.fit(train.to_dataset(x, y, config.batch_size, order=order,
                                          augment=config.augment),
-                        epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN(), *progress],
-                        shuffle=False, verbose=0)  # tf.data shuffles
+                        epochs=epochs, callbacks=[order, keras.callbacks.TerminateOnNaN(), *progress],
+                        shuffle=False, verbose=0)  # `order` shuffles
     return train.TrainResult.from_history(history.history, len(x), time.perf_counter() - start)
 
 
