@@ -48,12 +48,19 @@ def loader(name):
     return decorate
 
 
+def loaders():
+    """Every data set's loader by name: the tables' below, the images' in recipes/images.py."""
+    from recipes import images  # noqa: F401  (here, not above: images imports this module)
+
+    return _LOADERS
+
+
 def names():
-    return sorted(_LOADERS)
+    return sorted(loaders())
 
 
 def load(name, options=DataOptions()):
-    if name not in _LOADERS:
+    if name not in loaders():
         raise UserError(f"unknown data set {name!r}; valid: {', '.join(names())}")
     return _LOADERS[name](options)
 
@@ -217,8 +224,3 @@ def check_task(target, task, column):
     if task == "binary" and classes != 2:
         raise UserError(f"target {column!r} has {classes} classes, so it is not binary; use --task multiclass")
     return task
-
-
-# --- images: MNIST, Fashion-MNIST, mnist-5k, digits -------------------------------------------
-
-from recipes import images  # noqa: E402,F401  (its loaders register themselves; it imports this module)

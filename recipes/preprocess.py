@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
 
@@ -54,6 +54,31 @@ def split(dataset, *, seed, val_fraction=0.15, test_fraction=0.2):
     except ValueError as error:  # e.g. a class with a single example cannot be stratified
         raise UserError(f"cannot split {dataset.name}: {error}") from None
     return Splits(Part(train_x, train_y), Part(val_x, val_y), Part(test_x, test_y))
+
+
+def folds(dataset, parts, k, *, seed):
+    """K (train, validation) pairs of Parts over `parts` joined, each row validating once:
+    scikit-learn's shuffled KFold, stratified by class for classification."""
+    features = join([part.features for part in parts])
+    target = join([part.target for part in parts])
+    kind = StratifiedKFold if dataset.task in CLASSIFICATION else KFold
+    try:
+        pairs = list(kind(k, shuffle=True, random_state=seed).split(
+            np.zeros(len(target)), np.asarray(target).astype(str)))
+    except ValueError as error:  # more folds than rows, or than a class has
+        raise UserError(f"cannot make {k} folds of {dataset.name}: {error}") from None
+    return [(Part(take(features, fit), take(target, fit)), Part(take(features, val), take(target, val)))
+            for fit, val in pairs]
+
+
+def join(pieces):
+    """Tables and columns joined by pandas, images by NumPy."""
+    return pd.concat(pieces) if isinstance(pieces[0], (pd.DataFrame, pd.Series)) else \
+        np.concatenate(pieces)
+
+
+def take(values, rows):
+    return values.iloc[rows] if isinstance(values, (pd.DataFrame, pd.Series)) else values[rows]
 
 
 class TargetEncoder:

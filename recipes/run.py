@@ -99,11 +99,8 @@ def prepare(name, options):
     entry = recipe(name)
     dataset = datasets.load(entry.dataset, options.data)
     splits = preprocess.split(dataset, seed=options.seed)
-    preprocessor = preprocess.preprocessor_for(dataset).fit(splits.train.features,
-                                                             splits.train.target)
-    arrays = {part: (preprocessor.transform(getattr(splits, part).features),
-                     preprocessor.encode_target(getattr(splits, part).target))
-              for part in ("train", "val", "test")}
+    preprocessor, arrays = fit_preprocessing(dataset, splits.train, {
+        "train": splits.train, "val": splits.val, "test": splits.test})
     recipe_model = MODEL_FOR_TASK[dataset.task] if entry.model == "auto" else entry.model
     model_name = options.model or recipe_model
     if dataset.task not in zoo.entry(model_name).tasks:
@@ -112,8 +109,6 @@ def prepare(name, options):
     defaults = entry.hyperparameters if model_name == recipe_model else {}  # tuned for that model
     hyperparameters = {**defaults, **checked_kinds(model_name, options.hyperparameters),
                        "api": options.api}
-    if "output_bias" in zoo.hyperparameters(model_name):
-        hyperparameters.setdefault("output_bias", output_bias(arrays["train"][1], dataset.task))
     augment = entry.augment if options.augment is None else options.augment
     if augment and not images.is_images(dataset):
         raise UserError(f"--augment shifts and rotates training images; {name} is not an image recipe")
@@ -134,7 +129,20 @@ def prepare(name, options):
                                jit=options.jit, deterministic=options.deterministic,
                                resumable=options.resume,
                                augment=images.augmentation(options.seed) if augment else None)
+    if entry.anneal and model_name == recipe_model:
+        # Cosine-decay the step size over the whole run, however many epochs --epochs asks for.
+        steps_per_epoch = -(-len(arrays["train"][0]) // config.batch_size)
+        hyperparameters.setdefault("decay_steps", config.epochs * steps_per_epoch)
     return Prepared(entry, dataset, splits, preprocessor, arrays, model_name, hyperparameters, config)
+
+
+def fit_preprocessing(dataset, train, parts):
+    """The preprocessor fitted on `train` only, and `parts` (name -> preprocess.Part) encoded by
+    it as model-ready (x, y) arrays."""
+    preprocessor = preprocess.preprocessor_for(dataset).fit(train.features, train.target)
+    return preprocessor, {name: (preprocessor.transform(part.features),
+                                 preprocessor.encode_target(part.target))
+                          for name, part in parts.items()}
 
 
 def checked_kinds(model_name, values):
@@ -184,9 +192,14 @@ def build_model(prepared):
     if config.deterministic:  # process-wide, like the seed
         tf.config.experimental.enable_op_determinism()
     policy = devices.mixed_precision_policy() if config.mixed_precision else "float32"
+    arguments = prepared.hyperparameters
+    if "output_bias" in zoo.hyperparameters(prepared.model_name) and "output_bias" not in arguments:
+        # Start where the training targets are, so the first epochs don't just learn their mean.
+        arguments = {**arguments, "output_bias": output_bias(prepared.arrays["train"][1],
+                                                            prepared.dataset.task)}
     with devices.strategy().scope(), devices.dtype_policy(policy):
         model = zoo.build(prepared.model_name, prepared.preprocessor.input_shape,
-                          prepared.preprocessor.num_outputs, **prepared.hyperparameters)
+                          prepared.preprocessor.num_outputs, **arguments)
     if config.jit is not None:
         model.jit_compile = config.jit  # both loops read it: fit and the tape loop's step
     return model

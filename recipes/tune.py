@@ -22,11 +22,14 @@ KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set, the same command is the chi
 oracle, then does steps 3-4) or a worker (runs trials until the oracle has none left).
 """
 
+import contextlib
 import functools
+import io
 import json
 import os
-import tempfile
+import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -35,15 +38,21 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 from keras_tuner.engine import hyperparameters as hp_types
+from keras_tuner.src import config as keras_tuner_config
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch  # not exported; Tuner.run_trial adds it
+from sklearn.exceptions import ConvergenceWarning
+from tensorboard.plugins.hparams import api as hparams_api
 
 import zoo
-from recipes import artifacts, export, plots, run, train  # noqa: F401  (plots: the Agg backend)
+from recipes import artifacts, export, plots, preprocess, run, train  # noqa: F401  (plots: Agg)
 from recipes.errors import UserError
 
 import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 TUNERS = ("random", "hyperband", "bayesian")
+# keras-tuner prints a failed trial's whole traceback; ZooSearch prints its last line instead.
+keras_tuner_config.DEBUG = False
 TUNING_DIR = Path("reports/tuning")
 SEARCH_DIR = "search"  # keras-tuner's project: oracle state, one folder per trial
 REQUEST_FILE = "search.json"  # what was asked for, so --resume refuses a different search
@@ -51,6 +60,9 @@ TRIALS_FILE = "trials.csv"
 PLOT_FILE = "tuning.png"
 BEST_FILE = "best_hyperparameters.json"
 HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, for 3x the epochs
+# What keras-tuner logs and checkpoints a trial with: the folds after the first train without
+# them, so TensorBoard shows one fold's curves and the trial's checkpoint holds one fold's model.
+FIRST_FOLD_CALLBACKS = (keras.callbacks.TensorBoard, hparams_api.KerasCallback, SaveBestEpoch)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class TuneOptions:
     tuner: str = "random"
     max_trials: int = 10
     executions_per_trial: int = 1
+    folds: int = 1  # 1: score on the validation split; K: K-fold cross-validation on train + val
     fixed: dict = field(default_factory=dict)  # --set NAME=VALUE: held at VALUE
     ranges: dict = field(default_factory=dict)  # --space NAME=(LOW, HIGH, "log"|"linear"|None)
     resume: bool = False
@@ -109,11 +122,15 @@ def narrow(hp, declared, fixed, ranges):
 
 
 class ZooHyperModel(keras_tuner.HyperModel):
-    """A point of the builder's search space -> the recipe's model, trained like `run` trains it."""
+    """A point of the builder's search space -> the recipe's model, trained like `run` trains it.
 
-    def __init__(self, prepared, objective, fixed, ranges):
+    A configuration is trained and scored on each of `splits`: the recipe's train/validation
+    split, or the folds of a cross-validation (`cross_validation`).
+    """
+
+    def __init__(self, prepared, objective, fixed, ranges, splits):
         super().__init__(name=prepared.model_name)
-        self.prepared, self.objective = prepared, objective
+        self.prepared, self.objective, self.splits = prepared, objective, splits
         self.fixed, self.ranges = fixed, ranges
         self.declared = check_narrowing(prepared.model_name, fixed, ranges)
 
@@ -123,26 +140,69 @@ class ZooHyperModel(keras_tuner.HyperModel):
         return zoo.search_space(self.prepared.model_name)(hp)
 
     def build(self, hp):
-        # The recipe's fixed arguments (api, output bias, ...) under the searched ones, built as
-        # `run` builds. The seed comes from the stream ZooSearch seeds per trial: every execution
-        # of a trial starts from different weights, and a resumed trial from the same ones.
-        arguments = {**self.prepared.hyperparameters, **self.space_arguments(hp)}
-        config = replace(self.prepared.config, seed=int(np.random.randint(2**31 - 1)))
-        return run.build_model(replace(self.prepared, hyperparameters=arguments, config=config))
+        """The first split's model (`fit` builds the other folds' own)."""
+        return self.build_on(self.splits[0], self.space_arguments(hp))
+
+    def build_on(self, split, arguments):
+        # The recipe's fixed arguments (api, ...) under `arguments`, built as `run` builds. The
+        # seed comes from the stream ZooSearch seeds per trial: every execution and fold of a
+        # trial starts from different weights, and a resumed trial from the same ones.
+        config = replace(split.config, seed=int(np.random.randint(2**31 - 1)))
+        return run.build_model(replace(split, hyperparameters={**split.hyperparameters, **arguments},
+                                       config=config))
 
     def fit(self, hp, model, *, callbacks, epochs=None, initial_epoch=0):
-        """Train on the training split, score on validation. Hyperband passes its own epochs."""
-        config = self.prepared.config
-        (x, y), (x_val, y_val) = self.prepared.arrays["train"], self.prepared.arrays["val"]
-        order = train.EpochOrder(config.seed, len(x))
-        start = time.perf_counter()
-        history = model.fit(
-            train.to_dataset(x, y, config.batch_size, order=order, augment=config.augment),
-            validation_data=train.to_dataset(x_val, y_val, config.batch_size),
-            epochs=epochs or config.epochs, initial_epoch=initial_epoch,
-            callbacks=[order, *callbacks], shuffle=False, verbose=0)  # `order` shuffles
-        return {self.objective.name: best_score(history.history, self.objective),
-                "epochs": len(history.history["loss"]), "seconds": time.perf_counter() - start}
+        """Hyperband passes its own epochs, and a model it may have continued from a checkpoint."""
+        return self.score(self.space_arguments(hp), callbacks, model=model, epochs=epochs,
+                          initial_epoch=initial_epoch)
+
+    def score(self, arguments, callbacks, *, model=None, epochs=None, initial_epoch=0):
+        """Train builder `arguments` on every split; the objective and best epoch averaged."""
+        results = []
+        for i, split in enumerate(self.splits):
+            if i > 0:
+                callbacks = [c for c in callbacks if not isinstance(c, FIRST_FOLD_CALLBACKS)]
+            if i > 0 or model is None:
+                model = self.build_on(split, arguments)
+            results.append(fit_and_score(model, split, self.objective, callbacks, epochs,
+                                         initial_epoch))
+        return {self.objective.name: float(np.mean([r[self.objective.name] for r in results])),
+                "best_epoch": float(np.mean([r["best_epoch"] for r in results])),
+                "epochs": sum(r["epochs"] for r in results),
+                "seconds": sum(r["seconds"] for r in results)}
+
+
+def cross_validation(prepared, folds):
+    """The recipe on `folds` folds of train + validation (the test split stays out), each with its
+    preprocessing fitted again on the fold's training rows only."""
+    splits = prepared.splits
+    return [replace(prepared, preprocessor=preprocessor, arrays=arrays)
+            for preprocessor, arrays in (
+                run.fit_preprocessing(prepared.dataset, fit, {"train": fit, "val": val})
+                for fit, val in preprocess.folds(prepared.dataset, [splits.train, splits.val],
+                                                 folds, seed=prepared.config.seed))]
+
+
+def fit_and_score(model, split, objective, callbacks, epochs=None, initial_epoch=0):
+    """Train on the split's training rows with early stopping, score on its validation rows."""
+    config = split.config
+    (x, y), (x_val, y_val) = split.arrays["train"], split.arrays["val"]
+    order = train.EpochOrder(config.seed, len(x))
+    start = time.perf_counter()
+    history = model.fit(
+        train.to_dataset(x, y, config.batch_size, order=order, augment=config.augment),
+        validation_data=train.to_dataset(x_val, y_val, config.batch_size),
+        epochs=epochs or config.epochs, initial_epoch=initial_epoch,
+        callbacks=[order, *callbacks], shuffle=False, verbose=0).history  # `order` shuffles
+    bad = ~np.isfinite(np.asarray(history["loss"], dtype=float))
+    if bad.any() or not np.isfinite(np.asarray(history["val_loss"], dtype=float)).any():
+        # as `run` refuses a diverged run, a configuration that diverges fails
+        raise keras_tuner.errors.FailedTrialError(
+            f"the loss diverged (NaN or infinite in epoch {initial_epoch + int(bad.argmax()) + 1})")
+    return {objective.name: best_score(history, objective), "epochs": len(history["loss"]),
+            # what early stopping restores, and what the final fit trains for
+            "best_epoch": initial_epoch + int(np.nanargmin(history["val_loss"])) + 1,
+            "seconds": time.perf_counter() - start}
 
 
 def objective_for(task):
@@ -180,8 +240,8 @@ class ZooSearch:
     train it further), so disk use stays at one checkpoint.
     """
 
-    def __init__(self, *, trial_seed, report, **kwargs):
-        self.trial_seed = trial_seed
+    def __init__(self, *, trial_seed, report, quiet, **kwargs):
+        self.trial_seed, self.quiet = trial_seed, quiet
         self.report = report  # trials -> None: rewrites trials.csv and tuning.png
         self.finished = []  # trials this process ran
         super().__init__(**kwargs)
@@ -194,6 +254,8 @@ class ZooSearch:
     def on_trial_end(self, trial):
         super().on_trial_end(trial)  # the oracle scores the trial and saves its state
         self.finished.append(trial)
+        if trial.status != "COMPLETED" and not self.quiet:
+            print(f"Trial {trial.trial_id} failed: {failure(trial)}", file=sys.stderr, flush=True)
         self.prune(self.finished)
         if distributed_role() is None:  # workers have no oracle; the chief reports at the end
             self.report(self.oracle.trials.values())
@@ -215,7 +277,12 @@ class RandomSearch(ZooSearch, keras_tuner.RandomSearch):
 
 
 class BayesianOptimization(ZooSearch, keras_tuner.BayesianOptimization):
-    pass
+    def search(self, *args, **kwargs):
+        # With a handful of points the Gaussian process's length scales often reach their bounds:
+        # expected here, and scikit-learn's warning for each trial would drown the output.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return super().search(*args, **kwargs)
 
 
 class Hyperband(ZooSearch, keras_tuner.Hyperband):
@@ -237,7 +304,10 @@ def make_tuner(kind, hypermodel, out, options, tune_options, report):
                   seed=options.seed + 1,  # the oracle's; keras-tuner draws a random one for 0
                   trial_seed=options.seed,
                   executions_per_trial=tune_options.executions_per_trial, directory=str(out),
-                  project_name=SEARCH_DIR, overwrite=False, report=report)
+                  project_name=SEARCH_DIR, overwrite=False, report=report, quiet=options.quiet,
+                  # A diverged trial fails (fit_and_score) and the search goes on; one that
+                  # finishes nothing ends in tune's own error, not keras-tuner's RuntimeError.
+                  max_consecutive_failed_trials=tune_options.max_trials + 1)
     if kind == "hyperband":
         return Hyperband(max_epochs=hypermodel.prepared.config.epochs, factor=HYPERBAND_FACTOR,
                          max_trials=tune_options.max_trials, **common)
@@ -248,6 +318,12 @@ def make_tuner(kind, hypermodel, out, options, tune_options, report):
                                     num_initial_points=max(2, tune_options.max_trials // 3),
                                     **common)
     return RandomSearch(max_trials=tune_options.max_trials, **common)
+
+
+def failure(trial):
+    """The last line of a failed trial's traceback, which keras-tuner keeps in its trial.json."""
+    line = ((trial.message or "").strip().splitlines() or ["no error recorded"])[-1]
+    return line.split("FailedTrialError: ", 1)[-1]  # ours say why; other errors keep their kind
 
 
 def distributed_role():
@@ -315,20 +391,24 @@ def fit_on_train_and_val(model, prepared, epochs):
     return train.TrainResult.from_history(history.history, len(x), time.perf_counter() - start)
 
 
-def final_model(prepared, objective):
-    """The same procedure for the tuned and the default configuration, so they compare fairly:
-    early stopping on validation chooses the epoch count, then train + validation train for it.
+def rescore(hypermodel, arguments, callbacks, seed):
+    """Score builder `arguments` afresh, from the same seed for every configuration."""
+    keras.utils.set_random_seed(seed)
+    try:
+        return hypermodel.score(arguments, callbacks)
+    except keras_tuner.errors.FailedTrialError as error:
+        raise train.Diverged(f"scored again, {arguments or 'the recipe default'}: {error}") from None
 
-    Returns (model, result, validation score of the epoch-choosing fit).
-    """
-    loop = run.LOOPS[prepared.config.loop]
-    with tempfile.TemporaryDirectory() as scratch:  # its checkpoint and logs are not kept
-        choosing = loop(run.build_model(prepared), prepared.arrays["train"],
-                        prepared.arrays["val"], prepared.config, scratch)
-    epochs = int(np.nanargmin(choosing.history["val_loss"])) + 1  # what early stopping kept
+
+def retrain(prepared, arguments, epochs):
+    """Build `arguments` over the recipe's and train it on train + validation."""
+    prepared = replace(prepared, hyperparameters={**prepared.hyperparameters, **arguments})
     model = run.build_model(prepared)
-    result = fit_on_train_and_val(model, prepared, epochs)
-    return model, result, best_score(choosing.history, objective)
+    return prepared, model, fit_on_train_and_val(model, prepared, epochs)
+
+
+def better(score, than, objective):
+    return score > than if objective.direction == "max" else score < than
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -342,6 +422,12 @@ def check_tune_options(tune_options):
     if tune_options.executions_per_trial < 1:
         raise UserError(f"--executions-per-trial must be at least 1, got "
                         f"{tune_options.executions_per_trial}")
+    if tune_options.folds < 1:
+        raise UserError(f"--folds must be at least 1 (1: the validation split), got "
+                        f"{tune_options.folds}")
+    if tune_options.folds > 1 and tune_options.tuner == "hyperband":
+        raise UserError("--folds: Hyperband continues each trial's one model in its next round; "
+                        "cross-validation trains one per fold. Use --tuner random or bayesian")
 
 
 def search_request(name, prepared, options, tune_options):
@@ -350,6 +436,7 @@ def search_request(name, prepared, options, tune_options):
                "epochs": prepared.config.epochs, "batch_size": prepared.config.batch_size,
                "seed": options.seed, "api": options.api, "data": asdict(options.data),
                "executions_per_trial": tune_options.executions_per_trial,
+               "folds": tune_options.folds,
                "fixed": tune_options.fixed, "ranges": tune_options.ranges}
     return json.loads(json.dumps(request, default=str))
 
@@ -389,7 +476,8 @@ def tune(name, options, tune_options):
     options = replace(options, resume=False)
     prepared = run.prepare(name, options)
     objective = objective_for(prepared.dataset.task)
-    hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges)
+    splits = [prepared] if tune_options.folds == 1 else cross_validation(prepared, tune_options.folds)
+    hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges, splits)
     hypermodel.build(keras_tuner.HyperParameters())  # a bad --set value fails here, not in a trial
     out = Path(options.out or TUNING_DIR / name)
     request = search_request(name, prepared, options, tune_options)
@@ -400,7 +488,9 @@ def tune(name, options, tune_options):
     title = f"{name}: {tune_options.tuner} search"
     names = list(hypermodel.declared)
     report = functools.partial(write_trials, out, objective, names, title)
-    tuner = make_tuner(tune_options.tuner, hypermodel, out, options, tune_options, report)
+    with contextlib.redirect_stdout(io.StringIO()) if options.quiet else contextlib.nullcontext():
+        # keras-tuner prints "Reloading Tuner from ..." on --resume
+        tuner = make_tuner(tune_options.tuner, hypermodel, out, options, tune_options, report)
     tuner.oracle.verbose = 0 if options.quiet else 1  # keras-tuner's "Running Trial #n" table
     start = time.perf_counter()
     tuner.search(callbacks=trial_callbacks(prepared.config, out))
@@ -413,8 +503,9 @@ def tune(name, options, tune_options):
     report(trials)
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].status != "COMPLETED":
-        raise UserError(f"no trial of the search in {out} finished; their errors are in "
-                        f"{out / SEARCH_DIR}/trial_*/trial.json")
+        last = max(trials, key=lambda t: int(t.trial_id))
+        raise UserError(f"no trial of the search in {out} finished (the last: {failure(last)}); "
+                        f"all errors are in {out / SEARCH_DIR}/trial_*/trial.json")
     best = best[0]
     searched = hypermodel.space_arguments(best.hyperparameters.copy())
     artifacts.write_json(out / BEST_FILE, {
@@ -424,25 +515,41 @@ def tune(name, options, tune_options):
         "builder_arguments": searched,  # usable as `run --set NAME=VALUE`
     })
 
-    say("Retraining the best configuration on train + validation", options.quiet)
-    tuned = replace(prepared, hyperparameters={**prepared.hyperparameters, **searched})
-    model, result, validation = final_model(tuned, objective)
-    say("Retraining the recipe's default the same way", options.quiet)
-    default_model, default_result, default_validation = final_model(prepared, objective)
-    default_metrics = run.evaluate(prepared, default_model, default_result, options)
+    # The best trial's score is the best of many noisy ones. Score it again beside the recipe's
+    # default, by the same splits and seeds, and keep the search's result only if it still wins.
+    say("Scoring the best configuration and the recipe's default again, the same way",
+        options.quiet)
+    callbacks = [c for c in trial_callbacks(prepared.config, out)
+                 if not isinstance(c, FIRST_FOLD_CALLBACKS)]
+    scores = {"search": rescore(hypermodel, searched, callbacks, options.seed),
+              "default": rescore(hypermodel, {}, callbacks, options.seed)}
+    chosen = ("search" if better(scores["search"][objective.name],
+                                 scores["default"][objective.name], objective) else "default")
+    epochs = {key: max(1, round(score["best_epoch"])) for key, score in scores.items()}
 
-    metrics = run.evaluate(tuned, model, result, options)
-    metrics.update({
-        "tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
-        "trials": int(sum(t.status == "COMPLETED" for t in trials)),
-        "best_trial": int(best.trial_id), "best_trial_score": best.score,
-        "search_seconds": round(search_seconds, 3), "trained_on": "train+val",
-        "validation": {objective.name: validation},
-        "default": {"hyperparameters": default_metrics["hyperparameters"],
-                    "epochs_run": default_metrics["epochs_run"],
-                    "validation": {objective.name: default_validation},
-                    "test": default_metrics["test"]},
-    })
+    say("Retraining the recipe's default on train + validation", options.quiet)
+    _, default_model, default_result = retrain(prepared, {}, epochs["default"])
+    default_metrics = run.evaluate(prepared, default_model, default_result, options)
+    if chosen == "search":
+        say("Retraining the best configuration on train + validation", options.quiet)
+        tuned, model, result = retrain(prepared, searched, epochs["search"])
+        metrics = run.evaluate(tuned, model, result, options)
+    else:
+        say("The search found nothing better than the default: keeping the default",
+            options.quiet)
+        tuned, model, result, metrics = prepared, default_model, default_result, default_metrics
+
+    metrics = {**metrics,
+               "tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
+               "chosen": chosen, "folds": tune_options.folds,
+               "trials": int(sum(t.status == "COMPLETED" for t in trials)),
+               "best_trial": int(best.trial_id), "best_trial_score": best.score,
+               "search_seconds": round(search_seconds, 3), "trained_on": "train+val",
+               "validation": {objective.name: scores[chosen][objective.name]},
+               "default": {"hyperparameters": default_metrics["hyperparameters"],
+                           "epochs_run": default_metrics["epochs_run"],
+                           "validation": {objective.name: scores["default"][objective.name]},
+                           "test": default_metrics["test"]}}
     run.write_artifacts(out, tuned, model, result, metrics)
     if options.export:
         export.export(out)

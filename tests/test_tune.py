@@ -86,7 +86,57 @@ def test_other_tuners_search_and_keep_one_checkpoint(tmp_path, tuner):
     assert json.loads((out / "metrics.json").read_text())["tuner"] == tuner
 
 
+def test_cross_validation_scores_every_fold_and_keeps_the_better_configuration(tmp_path):
+    out = tmp_path / "folds"
+    assert tune("--folds", 3, "--max-trials", 2, "--epochs", 3, "--out", out) == 0
+    table = trials(out)
+    assert set(table["status"]) == {"COMPLETED"}
+    assert (table["epochs"] >= 3).all()  # every fold trains at least one epoch
+    assert [p.name for p in (out / "logs" / "0").iterdir()] == ["execution0"]
+    assert len(checkpoints(out)) == 1
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["folds"] == 3
+    # the search's best and the default, scored again by the same folds: the better one is kept
+    tuned, default = metrics["validation"]["val_accuracy"], metrics["default"]["validation"]["val_accuracy"]
+    assert metrics["chosen"] == ("search" if tuned > default else "default")
+    if metrics["chosen"] == "default":
+        assert metrics["test"] == metrics["default"]["test"]
+
+
+def test_folds_partition_train_and_validation_and_refit_the_preprocessing():
+    from recipes import preprocess, run, tune as tuning
+
+    prepared = run.prepare("wine", run.RunOptions(quiet=True))
+    splits = prepared.splits
+    rows = pd.concat([splits.train.features, splits.val.features])
+    classes = set(pd.concat([splits.train.target, splits.val.target]))
+    folds = preprocess.folds(prepared.dataset, [splits.train, splits.val], 4, seed=0)
+    validated = pd.concat([val.features for _, val in folds])
+    assert sorted(validated.index) == sorted(rows.index)  # each row validates exactly once
+    assert not set(validated.index) & set(splits.test.features.index)
+    for fit, val in folds:
+        assert not set(fit.features.index) & set(val.features.index)
+        assert set(val.target) == classes  # stratified
+    for split, (fit, _) in zip(tuning.cross_validation(prepared, 4), folds):
+        x_fit, _ = split.arrays["train"]
+        assert abs(x_fit.mean(axis=0)).max() < 1e-5  # standardised on the fold's own rows
+        assert len(x_fit) == len(fit)
+
+
+def test_a_search_whose_every_trial_diverges_is_one_line(tmp_path, capsys):
+    out = tmp_path / "diverged"
+    assert tune("--max-trials", 2, "--epochs", 3, "--out", out, "--set", "optimizer=sgd",
+                "--set", "layers=3", "--space", "learning_rate=1e8:1e9:log") == 2
+    error = capsys.readouterr().err
+    assert "no trial of the search" in error and "the loss diverged" in error
+    assert error.count("\n") == 1
+    assert set(trials(out)["status"]) == {"FAILED"}
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--folds", "0"], "--folds must be at least 1"),
+    (["--tuner", "hyperband", "--folds", "3"], "Use --tuner random or bayesian"),
     (["--set", "hidden_units=(8,)"], f"hyperparameter 'hidden_units'; tunable: {TUNABLE}"),
     (["--space", "width=1:2"], f"hyperparameter 'width'; tunable: {TUNABLE}"),
     (["--space", "optimizer=1:2"], "optimizer is a choice, not a range; fix it with --set"),

@@ -74,6 +74,16 @@ def test_mnist_cnn_arguments_shape_the_network():
     assert small.optimizer.get_config()["learning_rate"]["class_name"] == "CosineDecay"
 
 
+def test_annealed_recipes_decay_the_learning_rate_over_every_step_of_the_run():
+    # mnist-5k-cnn trains on 3,250 images in batches of 64: 51 steps an epoch
+    for epochs in (3, 40):
+        prepared = prepare("mnist-5k-cnn", RunOptions(epochs=epochs, quiet=True))
+        assert prepared.hyperparameters["decay_steps"] == epochs * 51
+    pinned = prepare("mnist-5k-cnn", RunOptions(epochs=3, quiet=True,
+                                                 hyperparameters={"decay_steps": 7}))
+    assert pinned.hyperparameters["decay_steps"] == 7  # --set wins
+
+
 @pytest.mark.parametrize("shape, kwargs, message", [
     ((8, 8, 1), {}, r"8x8 images are too small for its conv blocks with padding='valid'"),
     ((4,), {}, r"mnist_cnn takes images \(height, width, channels\), got input shape \(4,\)"),
