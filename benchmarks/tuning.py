@@ -64,21 +64,20 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
     """One `tune` run; returns its row, with each trial's end time for the race to the best."""
     out = root / name / tuner
     folds = 1 if tuner == "hyperband" else folds  # Hyperband takes no folds
-    ended = []  # wall time at each trial's end: the live report is written right then
+    ended, memory = [], []  # wall time and resident MB at each trial's end (the report's writing)
     write_trials = tune.write_trials
 
     def clocked(*args):
         write_trials(*args)
         ended.append(time.perf_counter() - start)
+        memory.append(rss_mb())
 
-    memory = rss_mb()
     start = time.perf_counter()
     options = run.RunOptions(epochs=epochs, out=out, quiet=True, loop="fit")
     with mock.patch.object(tune, "write_trials", clocked):
         metrics = tune.tune(name, options, tune.TuneOptions(tuner=tuner, max_trials=trials,
                                                             folds=folds))
     wall = time.perf_counter() - start
-    memory_growth = rss_mb() - memory
     table = pd.read_csv(out / tune.TRIALS_FILE)  # trials run one after another: id = end order
     key, tuned, _ = run.headline(metrics)
     scores = table["score"].where(table["status"] == "COMPLETED")
@@ -93,7 +92,9 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
             "tuned_hyperparameters": metrics["hyperparameters"],
             "search_seconds": metrics["search_seconds"], "wall_seconds": round(wall, 1),
             "search_folder_kb": round(folder_kb(out / tune.SEARCH_DIR), 1),
-            "memory_growth_mb": round(memory_growth, 1),
+            # from the first trial's end to the last's (the final report is written once more)
+            "memory_growth_mb": round(memory[-2] - memory[0], 1),
+            "memory_mb": [round(m, 1) for m in memory[:-1]],
             "race": [[round(t, 1), s] for t, s in zip(ended, best_so_far)]}
 
 
@@ -116,14 +117,15 @@ def retest(name, options, metrics, key, repeats):
 
 
 def race(rows):
-    """Each tuner's first time within NEAR_BEST of the best validation score that any tuner
-    scoring the same way found (cross-validated and split scores don't compare)."""
+    """Each tuner's first time within NEAR_BEST of the best validation score that the other
+    tuners scoring the same way found (cross-validated and split scores don't compare); None for
+    a tuner that never got there, or that no other tuner scored like."""
     maximise = rows[0]["objective"] == "val_accuracy"
     for row in rows:
         peers = [r["best_validation"] for r in rows if r["scored_by"] == row["scored_by"]]
         best = (max if maximise else min)(peers)
         target = best * (1 - NEAR_BEST) if maximise else best * (1 + NEAR_BEST)
-        row["seconds_to_near_best"] = next(
+        row["seconds_to_near_best"] = None if len(peers) == 1 else next(
             (t for t, s in row["race"] if (s >= target if maximise else s <= target)), None)
     finishers = [r for r in rows if r["seconds_to_near_best"] is not None]
     return min(finishers, key=lambda r: r["seconds_to_near_best"])["tuner"]
@@ -149,26 +151,29 @@ def plot(results, path):
     plt.close(figure)
 
 
-def markdown(results, skipped, seconds):
+def markdown(results, skipped, seconds, repeats):
     lines = ["# Tuning: random search, Hyperband and Bayesian optimisation", "",
              "Written by `benchmarks/tuning.py`. Each tuner ran `python -m recipes tune` with the "
              "same budget per recipe: the trials and epochs per trial below (early stopping on "
              "validation), seed 0, each trial scored as the \"scored by\" column says. `tune` "
              "then scores the search's best configuration and the recipe's default again, the "
              "same way, keeps the better (\"kept\"), retrains both on train + validation and "
-             "tests them (\"tune's test\": kept vs default). The last column retrains both "
-             f"{REPEATS} more times from other initial weights: mean ± std of the test metric. "
+             "tests them (\"tune's test\": kept vs default). The \"retrainings\" column retrains "
+             f"both {repeats} more times from other initial weights: mean ± std of the test "
+             "metric. "
              "\"Near best\": wall seconds until the search first came within "
-             f"{NEAR_BEST:.0%} of the best validation score of the tuners scoring the same way.",
+             f"{NEAR_BEST:.0%} of the best validation score of the tuners scoring the same way "
+             "(n/a: no other tuner scored that way).",
              "", "| recipe | tuner | scored by | trials x epochs | epochs trained | "
              "best validation | near best (s) | search (s) | kept | tune's test | "
-             f"test, {REPEATS} retrainings: kept vs default | search folder (KB) | "
-             "memory growth (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"test, {repeats} retrainings: kept vs default | search folder (KB) | "
+             "memory, first to last trial (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     winners = {name: race(rows) for name, rows in results.items()}
     for rows in results.values():
         for r in rows:
             near = r["seconds_to_near_best"]
-            near = "never" if near is None else f"{near:.0f}"
+            alone = sum(o["scored_by"] == r["scored_by"] for o in rows) == 1
+            near = "n/a" if alone else "never" if near is None else f"{near:.0f}"
             lines.append(
                 f"| {r['recipe']} | {r['tuner']} | {r['scored_by']} | "
                 f"{r['trials']} x {r['max_epochs']} | {r['epochs_trained']} | "
@@ -189,8 +194,9 @@ def markdown(results, skipped, seconds):
     lines += ["", "![best validation score so far against time](tuning.png)", "",
               f"Total wall time: {seconds:.0f} s on {devices.device_name()} ({os.cpu_count()} "
               f"cores), tensorflow {tf.__version__}. One run per tuner on a machine other jobs "
-              "may share: seconds are indicative. Memory growth: this process's resident size "
-              "after the search minus before."]
+              "may share: seconds are indicative. Memory: this process's resident size at the "
+              "last trial's end minus at the first's (keras-tuner's and TensorFlow's one-time "
+              "start-up is in the first trial)."]
     return "\n".join(lines) + "\n"
 
 
@@ -230,7 +236,8 @@ def main():
                       "epochs", flush=True)
                 results[name].append(search(name, tuner, budget["trials"], budget["epochs"],
                                             budget["folds"], budget["repeats"], Path(workdir)))
-        report = markdown(results, skipped, time.perf_counter() - start)
+        report = markdown(results, skipped, time.perf_counter() - start,
+                          QUICK["repeats"] if args.quick else REPEATS)
         print(report)
         if not args.quick:
             plot(results, args.reports / "tuning.png")
