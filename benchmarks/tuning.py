@@ -12,7 +12,8 @@ Hyperband, which takes no folds; the images by their validation split.
 Reported per tuner: the best validation score, when the search first came within 1% of the best
 score any tuner found (wall seconds since the command started: Bayesian's model fitting and every
 trial's start-up count), which configuration `tune` kept (the search's best, or the default when
-that scored better again), search wall time, epochs trained, the size of the search folder (one
+the search's did not beat it by more than the folds' noise when both were scored again), search
+wall time, epochs trained, the size of the search folder (one
 checkpoint is kept) and how much this process grew during the search. Then the test metric of
 the kept configuration against the recipe default's: as `tune` retrained them (seed 0), and
 averaged over REPEATS retrainings from other initial weights, since one retraining on a test
@@ -24,6 +25,7 @@ for a few epochs each, so it finishes soonest and judges on short training.
 
 import argparse
 from dataclasses import replace
+import json
 import os
 import sys
 import tempfile
@@ -46,8 +48,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen t
 RECIPES = {"boston-housing": {"epochs": 100, "folds": 5},  # per trial
            "digits-cnn": {"epochs": 30, "folds": 1}}
 TRIALS = 10
-REPEATS = 5  # retrainings of the kept and the default configuration, for their mean test metric
-QUICK = {"trials": 2, "epochs": 2, "repeats": 1}
+REPEATS = 10  # retrainings of the kept and the default configuration, for their mean test metric
+QUICK = {"trials": 2, "epochs": 2, "repeats": 2}
 NEAR_BEST = 0.01  # "got there": within 1% of the best validation score any tuner found
 
 
@@ -87,6 +89,7 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
             "max_epochs": epochs, "trials": int(scores.notna().sum()),
             "epochs_trained": int(table["epochs"].sum()),
             "best_validation": metrics["best_trial_score"], "kept": metrics["chosen"],
+            "rescored_gain": rescored_gain(metrics), "margin": metrics["margin"],
             "tuned_test": tuned, "default_test": metrics["default"]["test"][key],
             **retest(name, options, metrics, key, repeats),
             "tuned_hyperparameters": metrics["hyperparameters"],
@@ -98,22 +101,46 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
             "race": [[round(t, 1), s] for t, s in zip(ended, best_so_far)]}
 
 
+def rescored_gain(metrics):
+    """How much better the search's best scored than the default when `tune` scored both again."""
+    objective = metrics["objective"]
+    gain = metrics["search_validation"][objective] - metrics["default"]["validation"][objective]
+    return gain if objective == "val_accuracy" else -gain
+
+
 def retest(name, options, metrics, key, repeats):
     """The kept and the default configuration retrained as `tune` retrains them (same split and
-    epochs) from `repeats` other initial weights: their test metric's mean and spread."""
+    epochs) from `repeats` other initial weights, seed by seed: each one's test metric's mean and
+    spread, and the kept one's gain over the default paired by seed (the same seed gives two
+    configurations of one architecture the same initial weights), with its standard error."""
     prepared = run.prepare(name, options)
     x_test, y_test = prepared.arrays["test"]
     test = train.to_dataset(x_test, y_test, prepared.config.batch_size)
-    found = {}
+    found, values = {}, {}
     for which, result in (("tuned", metrics), ("default", metrics["default"])):
-        values = []
+        values[which] = retrained(prepared, test, result["hyperparameters"], result["epochs_run"],
+                                  key, repeats)
+        found[f"{which}_test_mean"] = float(np.mean(values[which]))
+        found[f"{which}_test_std"] = float(np.std(values[which]))
+    gains = np.subtract(values["tuned"], values["default"]) * (1 if key == "accuracy" else -1)
+    found["test_gain"] = float(gains.mean())
+    found["test_gain_se"] = float(gains.std(ddof=1) / np.sqrt(repeats)) if repeats > 1 else 0.0
+    return found
+
+
+RETRAINED = {}  # the default (or a kept default) comes back for every tuner: retrain it once
+
+
+def retrained(prepared, test, hyperparameters, epochs, key, repeats):
+    """Test `key` of `hyperparameters` trained on train + validation for `epochs`, seeds 1..repeats."""
+    config = json.dumps([prepared.model_name, hyperparameters, epochs, repeats], sort_keys=True)
+    if config not in RETRAINED:
+        RETRAINED[config] = []
         for seed in range(1, repeats + 1):
             seeded = replace(prepared, config=replace(prepared.config, seed=seed))
-            _, model, _ = tune.retrain(seeded, result["hyperparameters"], result["epochs_run"])
-            values.append(model.evaluate(test, return_dict=True, verbose=0)[key])
-        found[f"{which}_test_mean"] = float(np.mean(values))
-        found[f"{which}_test_std"] = float(np.std(values))
-    return found
+            _, model, _ = tune.retrain(seeded, hyperparameters, epochs)
+            RETRAINED[config].append(model.evaluate(test, return_dict=True, verbose=0)[key])
+    return RETRAINED[config]
 
 
 def race(rows):
@@ -133,8 +160,7 @@ def race(rows):
 
 def beats(row):
     """The kept configuration's mean test metric over the retrainings beats the default's."""
-    better = row["tuned_test_mean"] > row["default_test_mean"]
-    return better if row["metric"] == "accuracy" else row["tuned_test_mean"] < row["default_test_mean"]
+    return row["test_gain"] > 0
 
 
 def plot(results, path):
@@ -157,17 +183,20 @@ def markdown(results, skipped, seconds, repeats):
              "same budget per recipe: the trials and epochs per trial below (early stopping on "
              "validation), seed 0, each trial scored as the \"scored by\" column says. `tune` "
              "then scores the search's best configuration and the recipe's default again, the "
-             "same way, keeps the better (\"kept\"), retrains both on train + validation and "
+             "same way, and keeps the search's only if its gain over the default beats the "
+             "margin, one standard error of the paired per-fold gains (0 without folds): "
+             "\"kept (gain / margin)\". It retrains both on train + validation and "
              "tests them (\"tune's test\": kept vs default). The \"retrainings\" column retrains "
-             f"both {repeats} more times from other initial weights: mean ± std of the test "
-             "metric. "
+             f"both {repeats} more times from other initial weights (seeds 1-{repeats}): mean "
+             "± std of the test metric, and the kept configuration's gain over the default "
+             "paired by seed, ± its standard error (positive: the kept one is better). "
              "\"Near best\": wall seconds until the search first came within "
              f"{NEAR_BEST:.0%} of the best validation score of the tuners scoring the same way "
              "(n/a: no other tuner scored that way).",
              "", "| recipe | tuner | scored by | trials x epochs | epochs trained | "
-             "best validation | near best (s) | search (s) | kept | tune's test | "
-             f"test, {repeats} retrainings: kept vs default | search folder (KB) | "
-             "memory, first to last trial (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "best validation | near best (s) | search (s) | kept (gain / margin) | tune's test | "
+             f"test, {repeats} retrainings: kept vs default | gain ± s.e. | search folder (KB) | "
+             "memory, first to last trial (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     winners = {name: race(rows) for name, rows in results.items()}
     for rows in results.values():
         for r in rows:
@@ -178,14 +207,17 @@ def markdown(results, skipped, seconds, repeats):
                 f"| {r['recipe']} | {r['tuner']} | {r['scored_by']} | "
                 f"{r['trials']} x {r['max_epochs']} | {r['epochs_trained']} | "
                 f"{r['objective']} {r['best_validation']:.4f} | {near} | "
-                f"{r['search_seconds']:.0f} | {r['kept']} | {r['metric']} {r['tuned_test']:.4f} "
+                f"{r['search_seconds']:.0f} | {r['kept']} ({r['rescored_gain']:+.4f} / "
+                f"{r['margin']:.4f}) | {r['metric']} {r['tuned_test']:.4f} "
                 f"vs {r['default_test']:.4f} | {r['tuned_test_mean']:.4f} ± "
                 f"{r['tuned_test_std']:.4f} vs {r['default_test_mean']:.4f} ± "
-                f"{r['default_test_std']:.4f} | {r['search_folder_kb']:.0f} | "
+                f"{r['default_test_std']:.4f} | {r['test_gain']:+.4f} ± {r['test_gain_se']:.4f} | "
+                f"{r['search_folder_kb']:.0f} | "
                 f"{r['memory_growth_mb']:.0f} |")
     lines.append("")
     for name, rows in results.items():
-        better = [r["tuner"] for r in rows if beats(r)]
+        better = [f"{r['tuner']} ({r['test_gain']:+.4f} ± {r['test_gain_se']:.4f})"
+                  for r in rows if beats(r)]
         lines.append(f"- **{name}**: fastest to near best: {winners[name]}. The kept "
                      f"configuration beats the default on mean test {rows[0]['metric']} with: "
                      f"{', '.join(better) or 'no tuner'}.")
@@ -212,8 +244,8 @@ def available(name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK['trials']} trials of {QUICK['epochs']} epochs, one "
-                        "retraining, no report files")
+                        help=f"{QUICK['trials']} trials of {QUICK['epochs']} epochs, "
+                        f"{QUICK['repeats']} retrainings, no report files")
     parser.add_argument("--recipes", default=",".join(RECIPES),
                         help=f"comma-separated recipes (default: {','.join(RECIPES)})")
     parser.add_argument("--trials", type=int, default=TRIALS, help=f"per tuner (default: {TRIALS})")

@@ -68,6 +68,16 @@ def check_finite(history, learning_rate):
             raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss}; {advice}")
 
 
+class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
+    """Keras' callback without its "Invalid loss" print: `check_finite`, or the failed trial,
+    says what happened in one line, and `--quiet` stays quiet."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.model.stop_training = True
+
+
 class EpochOrder(keras.callbacks.Callback):
     """Shuffles epoch e's `size` training examples by a permutation drawn from (seed, e) alone.
 
@@ -170,7 +180,7 @@ def callbacks(config, out, order=None):
         early_stopping,
         checkpoint,
         keras.callbacks.TensorBoard(out / LOG_DIR),
-        keras.callbacks.TerminateOnNaN(),
+        TerminateOnNaN(),
         *backup,  # after early stopping and the checkpoint: it saves their state of the epoch
         *([] if config.quiet else [EpochProgbar(config.epochs)]),
     ]

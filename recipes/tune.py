@@ -8,9 +8,11 @@ kwargs`. A search
    each one on the training split with `run`'s early stopping, scoring it on validation
    (`val_accuracy`; `val_mae` for regressors). The test split is never looked at;
 3. writes trials.csv, tuning.png, best_hyperparameters.json and TensorBoard HParams logs (logs/);
-4. retrains the best configuration and the recipe's default the same way (the epoch count chosen
-   by early stopping on validation, then training on train + validation), tests both, and writes
-   `run`'s metrics.json and plots with `tuned: true` and the default's test metrics beside.
+4. scores the best configuration and the recipe's default again, from the same seeds, and keeps
+   the search's only if it beats the default by more than the folds' noise;
+5. retrains the kept configuration and the default the same way (the epoch count chosen by early
+   stopping on validation, then training on train + validation), tests both, and writes `run`'s
+   metrics.json and plots with `tuned: true` and the default's test metrics beside.
 
 `--set NAME=VALUE` fixes a hyperparameter and `--space NAME=LOW:HIGH[:log]` narrows one. Both are
 registered before the zoo's space function runs: keras-tuner hands back an already-registered
@@ -19,7 +21,7 @@ name's value when the space declares it again.
 A killed search continues with `--resume`: keras-tuner reloads its oracle from `search/`, keeps
 the finished trials and runs the interrupted one again. With KERASTUNER_TUNER_ID,
 KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set, the same command is the chief (serves the
-oracle, then does steps 3-4) or a worker (runs trials until the oracle has none left).
+oracle, then does steps 3-5) or a worker (runs trials until the oracle has none left).
 """
 
 import contextlib
@@ -138,7 +140,8 @@ class ZooHyperModel(keras_tuner.HyperModel):
     def space_arguments(self, hp):
         """The builder arguments this point of the (narrowed) space stands for."""
         narrow(hp, self.declared, self.fixed, self.ranges)
-        return zoo.search_space(self.prepared.model_name)(hp)
+        return {name: tidy(value)
+                for name, value in zoo.search_space(self.prepared.model_name)(hp).items()}
 
     def build(self, hp):
         """The first split's model (`fit` builds the other folds' own)."""
@@ -153,12 +156,15 @@ class ZooHyperModel(keras_tuner.HyperModel):
                                        config=config))
 
     def fit(self, hp, model, *, callbacks, epochs=None, initial_epoch=0):
-        """Hyperband passes its own epochs, and a model it may have continued from a checkpoint."""
-        return self.score(self.space_arguments(hp), callbacks, model=model, epochs=epochs,
-                          initial_epoch=initial_epoch)
+        """Hyperband passes its own epochs, and a model it may have continued from a checkpoint.
+        keras-tuner records what this returns, numbers only."""
+        score = self.score(self.space_arguments(hp), callbacks, model=model, epochs=epochs,
+                           initial_epoch=initial_epoch)
+        return {name: value for name, value in score.items() if name != "per_split"}
 
     def score(self, arguments, callbacks, *, model=None, epochs=None, initial_epoch=0):
-        """Train builder `arguments` on every split; the objective and best epoch averaged."""
+        """Train builder `arguments` on every split: the objective of each, and the objective and
+        best epoch averaged."""
         results = []
         for i, split in enumerate(self.splits):
             if i > 0:
@@ -167,7 +173,8 @@ class ZooHyperModel(keras_tuner.HyperModel):
                 model = self.build_on(split, arguments)
             results.append(fit_and_score(model, split, self.objective, callbacks, epochs,
                                          initial_epoch))
-        return {self.objective.name: float(np.mean([r[self.objective.name] for r in results])),
+        per_split = [r[self.objective.name] for r in results]
+        return {self.objective.name: float(np.mean(per_split)), "per_split": per_split,
                 "best_epoch": float(np.mean([r["best_epoch"] for r in results])),
                 "epochs": sum(r["epochs"] for r in results),
                 "seconds": sum(r["seconds"] for r in results)}
@@ -362,6 +369,11 @@ def distributed_role():
 # --- results ---------------------------------------------------------------------------------
 
 
+def tidy(value):
+    """keras-tuner's stepped floats as a person writes them: 0.30000000000000004 -> 0.3."""
+    return float(f"{value:.12g}") if isinstance(value, float) else value
+
+
 def trials_frame(trials, names):
     """One row per trial: number, status, score, epochs, seconds, then hyperparameters `names`."""
     rows = []
@@ -372,7 +384,7 @@ def trials_frame(trials, names):
             # averaged over executions; Hyperband's later rounds count only their own epochs
             **{m: metrics.get_last_value(m) if metrics.exists(m) else None
                for m in ("epochs", "seconds")},
-            **{name: trial.hyperparameters.values.get(name) for name in names},
+            **{name: tidy(trial.hyperparameters.values.get(name)) for name in names},
         })
     return pd.DataFrame(rows)
 
@@ -408,7 +420,7 @@ def fit_on_train_and_val(model, prepared, epochs):
     start = time.perf_counter()
     history = model.fit(train.to_dataset(x, y, config.batch_size, order=order,
                                          augment=config.augment),
-                        epochs=epochs, callbacks=[order, keras.callbacks.TerminateOnNaN(), *progress],
+                        epochs=epochs, callbacks=[order, train.TerminateOnNaN(), *progress],
                         shuffle=False, verbose=0)  # `order` shuffles
     return train.TrainResult.from_history(history.history, len(x), time.perf_counter() - start)
 
@@ -429,8 +441,18 @@ def retrain(prepared, arguments, epochs):
     return prepared, model, fit_on_train_and_val(model, prepared, epochs)
 
 
-def better(score, than, objective):
-    return score > than if objective.direction == "max" else score < than
+def margin_to_beat(search, default, objective):
+    """How much the search's best must gain over the default to be kept: with folds, one standard
+    error of their paired per-fold gains (the one-standard-error rule of glmnet's lambda.1se),
+    since a gain within it is the luck of one initialisation. One split gives no error: 0."""
+    gains = np.subtract(search["per_split"], default["per_split"])
+    gains = gains if objective.direction == "max" else -gains
+    return float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
+
+
+def gain(search, default, objective):
+    difference = search[objective.name] - default[objective.name]
+    return difference if objective.direction == "max" else -difference
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -533,20 +555,21 @@ def tune(name, options, tune_options):
     artifacts.write_json(out / BEST_FILE, {
         "recipe": name, "model": prepared.model_name, "tuner": tune_options.tuner,
         "objective": objective.name, "score": best.score, "trial": int(best.trial_id),
-        "hyperparameters": {name: best.hyperparameters.values[name] for name in names},
+        "hyperparameters": {name: tidy(best.hyperparameters.values[name]) for name in names},
         "builder_arguments": searched,  # usable as `run --set NAME=VALUE`
     })
 
     # The best trial's score is the best of many noisy ones. Score it again beside the recipe's
-    # default, by the same splits and seeds, and keep the search's result only if it still wins.
+    # default, by the same splits and seeds, and keep the search's result only if it still wins,
+    # by more than the folds' noise.
     say("Scoring the best configuration and the recipe's default again, the same way",
         options.quiet)
     callbacks = [c for c in trial_callbacks(prepared.config, out)
                  if not isinstance(c, FIRST_FOLD_CALLBACKS)]
     scores = {"search": rescore(hypermodel, searched, callbacks, options.seed),
               "default": rescore(hypermodel, {}, callbacks, options.seed)}
-    chosen = ("search" if better(scores["search"][objective.name],
-                                 scores["default"][objective.name], objective) else "default")
+    margin = margin_to_beat(scores["search"], scores["default"], objective)
+    chosen = "search" if gain(scores["search"], scores["default"], objective) > margin else "default"
     epochs = {key: max(1, round(score["best_epoch"])) for key, score in scores.items()}
 
     say("Retraining the recipe's default on train + validation", options.quiet)
@@ -557,13 +580,15 @@ def tune(name, options, tune_options):
         tuned, model, result = retrain(prepared, searched, epochs["search"])
         metrics = run.evaluate(tuned, model, result, options)
     else:
-        say("The search found nothing better than the default: keeping the default",
+        noise = f" by more than the folds' noise ({margin:.4g})" if margin else ""
+        say(f"The search's best did not beat the default{noise}: keeping the default",
             options.quiet)
         tuned, model, result, metrics = prepared, default_model, default_result, default_metrics
 
     metrics = {**metrics,
                "tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
-               "chosen": chosen, "folds": tune_options.folds,
+               "chosen": chosen, "folds": tune_options.folds, "margin": margin,
+               "search_validation": {objective.name: scores["search"][objective.name]},
                "trials": int(sum(t.status == "COMPLETED" for t in trials)),
                "best_trial": int(best.trial_id), "best_trial_score": best.score,
                "search_seconds": round(search_seconds, 3), "trained_on": "train+val",

@@ -11,12 +11,16 @@ from zoo.registry import ZooError, register
 
 
 def mlp_space(hp):
-    """Search space shared by the MLP builders: depth, width, dropout, L2, optimizer, step size."""
+    """Search space shared by the MLP builders: depth, width, dropout, L2, optimizer, step size.
+
+    No plain SGD: over this learning-rate range it diverged in 4 of 10 trials of a boston-housing
+    search and won none (`--set optimizer=sgd` still tunes with it).
+    """
     return {
         "hidden_units": (hp.Int("units", 16, 256, step=2, sampling="log"),) * hp.Int("layers", 1, 3),
         "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
         "l2": hp.Float("l2", 1e-6, 1e-2, sampling="log"),
-        "optimizer": hp.Choice("optimizer", ["adam", "rmsprop", "sgd"]),
+        "optimizer": hp.Choice("optimizer", ["adam", "rmsprop"]),
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-1, sampling="log"),
     }
 
