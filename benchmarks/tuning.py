@@ -89,7 +89,7 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
             "max_epochs": epochs, "trials": int(scores.notna().sum()),
             "epochs_trained": int(table["epochs"].sum()),
             "best_validation": metrics["best_trial_score"], "kept": metrics["chosen"],
-            "rescored_gain": rescored_gain(metrics), "margin": metrics["margin"],
+            "rescored_gain": metrics["gain"], "margin": metrics["margin"],
             "tuned_test": tuned, "default_test": metrics["default"]["test"][key],
             **retest(name, options, metrics, key, repeats),
             "tuned_hyperparameters": metrics["hyperparameters"],
@@ -99,13 +99,6 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
             "memory_growth_mb": round(memory[-2] - memory[0], 1),
             "memory_mb": [round(m, 1) for m in memory[:-1]],
             "race": [[round(t, 1), s] for t, s in zip(ended, best_so_far)]}
-
-
-def rescored_gain(metrics):
-    """How much better the search's best scored than the default when `tune` scored both again."""
-    objective = metrics["objective"]
-    gain = metrics["search_validation"][objective] - metrics["default"]["validation"][objective]
-    return gain if objective == "val_accuracy" else -gain
 
 
 def retest(name, options, metrics, key, repeats):

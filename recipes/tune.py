@@ -441,18 +441,15 @@ def retrain(prepared, arguments, epochs):
     return prepared, model, fit_on_train_and_val(model, prepared, epochs)
 
 
-def margin_to_beat(search, default, objective):
-    """How much the search's best must gain over the default to be kept: with folds, one standard
-    error of their paired per-fold gains (the one-standard-error rule of glmnet's lambda.1se),
-    since a gain within it is the luck of one initialisation. One split gives no error: 0."""
-    gains = np.subtract(search["per_split"], default["per_split"])
-    gains = gains if objective.direction == "max" else -gains
-    return float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
-
-
-def gain(search, default, objective):
-    difference = search[objective.name] - default[objective.name]
-    return difference if objective.direction == "max" else -difference
+def gain_and_margin(search, default, objective):
+    """The search's best's gain over the default when both were scored again (positive: better),
+    and the margin it must beat to be kept: with folds, one standard error of the paired per-fold
+    gains (the one-standard-error rule of glmnet's lambda.1se), since a gain within it is the luck
+    of one initialisation. One split gives no error: 0."""
+    sign = 1 if objective.direction == "max" else -1
+    gains = sign * np.subtract(search["per_split"], default["per_split"])
+    margin = float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
+    return float(gains.mean()), margin
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -568,8 +565,8 @@ def tune(name, options, tune_options):
                  if not isinstance(c, FIRST_FOLD_CALLBACKS)]
     scores = {"search": rescore(hypermodel, searched, callbacks, options.seed),
               "default": rescore(hypermodel, {}, callbacks, options.seed)}
-    margin = margin_to_beat(scores["search"], scores["default"], objective)
-    chosen = "search" if gain(scores["search"], scores["default"], objective) > margin else "default"
+    gain, margin = gain_and_margin(scores["search"], scores["default"], objective)
+    chosen = "search" if gain > margin else "default"
     epochs = {key: max(1, round(score["best_epoch"])) for key, score in scores.items()}
 
     say("Retraining the recipe's default on train + validation", options.quiet)
@@ -587,8 +584,7 @@ def tune(name, options, tune_options):
 
     metrics = {**metrics,
                "tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
-               "chosen": chosen, "folds": tune_options.folds, "margin": margin,
-               "search_validation": {objective.name: scores["search"][objective.name]},
+               "chosen": chosen, "folds": tune_options.folds, "gain": gain, "margin": margin,
                "trials": int(sum(t.status == "COMPLETED" for t in trials)),
                "best_trial": int(best.trial_id), "best_trial_score": best.score,
                "search_seconds": round(search_seconds, 3), "trained_on": "train+val",

@@ -100,9 +100,10 @@ def test_cross_validation_scores_every_fold_and_keeps_the_better_configuration(t
     assert metrics["folds"] == 3
     # the search's best and the default, scored again by the same folds: the search's is kept
     # only if it wins by more than one standard error of the paired fold gains
-    tuned, default = metrics["validation"]["val_accuracy"], metrics["default"]["validation"]["val_accuracy"]
     assert metrics["margin"] >= 0
-    assert metrics["chosen"] == ("search" if tuned - default > metrics["margin"] else "default")
+    assert metrics["chosen"] == ("search" if metrics["gain"] > metrics["margin"] else "default")
+    kept, default = metrics["validation"]["val_accuracy"], metrics["default"]["validation"]["val_accuracy"]
+    assert kept == pytest.approx(default + metrics["gain"] if metrics["chosen"] == "search" else default)
     if metrics["chosen"] == "default":
         assert metrics["test"] == metrics["default"]["test"]
 
