@@ -111,8 +111,8 @@ def retest(name, options, metrics, key, repeats):
     test = train.to_dataset(x_test, y_test, prepared.config.batch_size)
     found, values = {}, {}
     for which, result in (("tuned", metrics), ("default", metrics["default"])):
-        values[which] = retrained(prepared, test, result["hyperparameters"], result["epochs_run"],
-                                  key, repeats)
+        values[which] = retrained(name, prepared, test, result["hyperparameters"],
+                                  result["epochs_run"], key, repeats)
         found[f"{which}_test_mean"] = float(np.mean(values[which]))
         found[f"{which}_test_std"] = float(np.std(values[which]))
     gains = np.subtract(values["tuned"], values["default"]) * (1 if key == "accuracy" else -1)
@@ -124,9 +124,9 @@ def retest(name, options, metrics, key, repeats):
 RETRAINED = {}  # the default (or a kept default) comes back for every tuner: retrain it once
 
 
-def retrained(prepared, test, hyperparameters, epochs, key, repeats):
+def retrained(name, prepared, test, hyperparameters, epochs, key, repeats):
     """Test `key` of `hyperparameters` trained on train + validation for `epochs`, seeds 1..repeats."""
-    config = json.dumps([prepared.model_name, hyperparameters, epochs, repeats], sort_keys=True)
+    config = json.dumps([name, hyperparameters, epochs, repeats], sort_keys=True)
     if config not in RETRAINED:
         RETRAINED[config] = []
         for seed in range(1, repeats + 1):
