@@ -104,6 +104,14 @@ def save_figure(figure, path):
         figure.savefig(tmp, dpi=110, bbox_inches="tight", format=Path(path).suffix[1:])
 
 
+def read_json(path):
+    """The file's JSON, or None when it is missing or unreadable (then it marks nothing)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _plain(value):
     """numpy scalars and arrays as plain JSON numbers and lists."""
     return value.tolist() if hasattr(value, "tolist") else str(value)

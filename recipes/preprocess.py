@@ -1,24 +1,24 @@
 """Split, then fit the preprocessing on the training split only, scikit-learn style.
 
-`TabularPreprocessor` holds everything needed to turn raw rows into model inputs and model
-outputs back into answers. It is saved beside the model and reused at prediction and export time.
+`fit` learns the statistics with scikit-learn (medians, means and scales, categories and the
+most frequent one) and returns a `Preprocessing`: those statistics as a JSON spec, the task and
+its classes. The spec becomes Keras layers (recipes/encoding.py) inside the model a run saves;
+`encode` runs those very layers, so what the network trains on is what it is served.
 """
 
 from dataclasses import dataclass
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
-from recipes.datasets import CLASSIFICATION, delimiter_hint
+import zoo
+from recipes import datasets, encoding, tables
 from recipes.errors import UserError
 
-PREPROCESSOR_FILE = "preprocessor.joblib"
+ENCODE_BATCH = 8192  # rows encoded per call: bounded memory for large tables and image sets
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Splits:
 
 def split(dataset, *, seed, val_fraction=0.15, test_fraction=0.2):
     """Seeded train/validation/test split, stratified by class for classification."""
-    stratify = dataset.task in CLASSIFICATION
+    stratify = zoo.task(dataset.task).classification
     features, target = dataset.features, dataset.target
     try:
         if dataset.test is None:
@@ -61,7 +61,7 @@ def folds(dataset, parts, k, *, seed):
     scikit-learn's shuffled KFold, stratified by class for classification."""
     features = join([part.features for part in parts])
     target = join([part.target for part in parts])
-    kind = StratifiedKFold if dataset.task in CLASSIFICATION else KFold
+    kind = StratifiedKFold if zoo.task(dataset.task).classification else KFold
     try:
         pairs = list(kind(k, shuffle=True, random_state=seed).split(
             np.zeros(len(target)), np.asarray(target).astype(str)))
@@ -81,127 +81,135 @@ def take(values, rows):
     return values.iloc[rows] if isinstance(values, (pd.DataFrame, pd.Series)) else values[rows]
 
 
-class TargetEncoder:
-    """Regression targets as a float column; class labels one-hot (binary: one 0/1 column)."""
+@dataclass
+class Preprocessing:
+    """What was learned from the training split: the encoders' statistics as JSON (`spec`), the
+    task and its classes. `encode` and `encode_target` give the network's training arrays;
+    `feed` gives the raw-input model's inputs."""
 
-    def __init__(self, task):
-        self.task = task
-        self.classes = None
+    task: str
+    classes: list  # class names, sorted; [] for regression
+    spec: dict  # recipes.encoding's layers are built from it
 
-    def fit(self, target):
-        if self.task in CLASSIFICATION:
-            self._binarizer = LabelBinarizer().fit(np.asarray(target).astype(str))
-            self.classes = [str(c) for c in self._binarizer.classes_]
-        return self
+    @property
+    def input_shape(self):
+        """The network's input: the encoded width of a table, or (height, width, channels)."""
+        if self.spec["kind"] == "image":
+            return tuple(self.spec["shape"])
+        return (len(self.spec["numeric"]) + sum(len(c["categories"])
+                                                for c in self.spec["categorical"]),)
 
     @property
     def num_outputs(self):
-        return 1 if self.task != "multiclass" else len(self.classes)
+        return zoo.task(self.task).output_units(self.classes)
 
-    def encode(self, target):
-        values = np.asarray(target)
-        if self.task == "regression":
-            return values.astype("float32").reshape(-1, 1)
-        labels = values.astype(str)
-        unseen = sorted(set(labels) - set(self.classes))
-        if unseen:
-            raise UserError(f"label(s) {', '.join(unseen[:5])} were not seen in training; "
-                            f"known classes: {', '.join(self.classes)}")
-        return self._binarizer.transform(labels).astype("float32")
+    def feed(self, features):
+        """Raw rows (or images) as the raw-input model takes them: one array per input name."""
+        if self.spec["kind"] == "image":
+            return {encoding.IMAGE_INPUT: image_array(features, self.spec["raw_shape"])}
+        return table_feed(features, self.spec)
 
-    def probabilities(self, outputs):
-        """Model outputs as one probability column per class (binary: sigmoid -> two columns)."""
-        outputs = np.asarray(outputs)
-        return np.hstack([1 - outputs, outputs]) if self.task == "binary" else outputs
-
-    def decode(self, outputs):
-        """Class names for classifiers, values for regressors."""
-        if self.task == "regression":
-            return np.asarray(outputs)[:, 0]
-        return np.asarray(self.classes)[self.probabilities(outputs).argmax(axis=1)]
-
-
-class Preprocessor:
-    """What every preprocessor shares: the task's target encoding, and saving with joblib.
-
-    A subclass's `fit(features, target)` learns from the training split (and fits the target
-    encoder) and sets `input_shape`; its `transform(features)` returns model-ready float32 arrays.
-    """
-
-    def __init__(self, task):
-        self.task = task
-        self.target_encoder = TargetEncoder(task)
-
-    @property
-    def classes(self):
-        return self.target_encoder.classes
-
-    @property
-    def num_outputs(self):
-        return self.target_encoder.num_outputs
+    def encode(self, features):
+        """The network's float32 inputs, computed by the encoder layer the saved model holds."""
+        layer = encoding.encoder(self.spec)
+        feed = self.feed(features)
+        if self.spec["kind"] == "image":
+            feed = feed[encoding.IMAGE_INPUT]
+        rows = len(features)
+        chunks = [np.asarray(layer({k: v[i:i + ENCODE_BATCH] for k, v in feed.items()}
+                                   if isinstance(feed, dict) else feed[i:i + ENCODE_BATCH]))
+                  for i in range(0, rows, ENCODE_BATCH)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, *self.input_shape), "float32")
 
     def encode_target(self, target):
-        return self.target_encoder.encode(target)
-
-    def decode(self, outputs):
-        return self.target_encoder.decode(outputs)
-
-    def save(self, path):
-        joblib.dump(self, path)
+        try:
+            return zoo.task(self.task).encode(target, self.classes)
+        except zoo.ZooError as error:
+            raise UserError(str(error)) from None
 
 
-class TabularPreprocessor(Preprocessor):
+def fit(dataset, train):
+    """The `Preprocessing` learned from the `train` Part of `dataset` only."""
+    task = zoo.task(dataset.task)
+    classes = sorted(np.unique(np.asarray(train.target).astype(str)).tolist()) \
+        if task.classification else []
+    if datasets.is_images(dataset):
+        images = np.asarray(train.features)
+        shape = images.shape[1:] + ((1,) if images.ndim == 3 else ())
+        if len(shape) != 3:
+            raise UserError(f"expected images (n, height, width[, channels]), got an array of "
+                            f"shape {images.shape}")
+        spec = {"kind": "image", "raw_shape": list(images.shape[1:]), "shape": list(shape)}
+    else:
+        spec = table_spec(train.features)
+    return Preprocessing(dataset.task, classes, spec)
+
+
+def table_spec(features):
     """Numbers: median-imputed, standardised. Categories: most-frequent-imputed, one-hot."""
-
-    def fit(self, features, target):
-        self.numeric_columns = list(features.select_dtypes(include="number").columns)
-        self.categorical_columns = [c for c in features.columns if c not in self.numeric_columns]
-        self.columns = list(features.columns)
-        numeric = Pipeline([("impute", SimpleImputer(strategy="median")),
-                            ("scale", StandardScaler())])
-        categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                                ("one_hot", OneHotEncoder(handle_unknown="ignore",
-                                                          sparse_output=False))])
-        self.column_transformer = ColumnTransformer(
-            [("numeric", numeric, self.numeric_columns),
-             ("categorical", categorical, self.categorical_columns)],
-            sparse_threshold=0.0,
-        ).fit(self._typed(features))
-        self.input_shape = (len(self.column_transformer.get_feature_names_out()),)
-        self.target_encoder.fit(target)
-        return self
-
-    def transform(self, features):
-        missing = [c for c in self.columns if c not in features.columns]
-        if missing:
-            raise UserError(f"missing feature column(s): {', '.join(map(str, missing))}; "
-                            f"the model needs: {', '.join(map(str, self.columns))}"
-                            f"{delimiter_hint(features)}")
-        return self.column_transformer.transform(self._typed(features[self.columns])).astype("float32")
-
-    def _typed(self, features):
-        """Numbers as float, categories as strings: the same types at fit and transform time."""
-        features = features.copy()
-        for column in self.numeric_columns:
-            values = pd.to_numeric(features[column], errors="coerce")
-            not_numbers = features[column][values.isna() & features[column].notna()]
-            if len(not_numbers):
-                raise UserError(f"column {column!r} should hold numbers but holds "
-                                f"{not_numbers.iloc[0]!r} (row {not_numbers.index[0]})")
-            features[column] = values.astype("float64")
-        for column in self.categorical_columns:
-            features[column] = features[column].map(lambda v: np.nan if pd.isna(v) else str(v)).astype(object)
-        return features
+    names = encoding.input_names(features.columns)
+    numeric_columns = list(features.select_dtypes(include="number").columns)
+    categorical_columns = [c for c in features.columns if c not in numeric_columns]
+    inputs = [{"column": str(c), "name": names[c],
+               "dtype": "float32" if c in numeric_columns else "string"} for c in features.columns]
+    numeric, categorical = [], []
+    if numeric_columns:
+        values = numbers(features, numeric_columns)
+        medians = SimpleImputer(strategy="median").fit(values).statistics_
+        # scale_, not the standard deviation: scikit-learn scales a constant column by 1
+        scaler = StandardScaler().fit(np.where(np.isnan(values), medians, values))
+        numeric = [{"name": names[c], "median": float(m), "mean": float(mean), "scale": float(s)}
+                   for c, m, mean, s in zip(numeric_columns, medians, scaler.mean_, scaler.scale_)]
+    for column in categorical_columns:
+        values = categories(features[column])
+        present = values[values != encoding.MISSING_CATEGORY]
+        if present.empty:
+            raise UserError(f"column {column!r} has no values in the training split")
+        counts = present.astype(str).value_counts()
+        filler = min(counts.index[counts == counts.max()])  # ties: the first, as SimpleImputer
+        categorical.append({"name": names[column], "categories": sorted(counts.index),
+                            "filler": filler})
+    return {"kind": "table", "inputs": inputs, "numeric": numeric, "categorical": categorical}
 
 
-def preprocessor_for(dataset):
-    """The preprocessor that fits this kind of data (tables: a ColumnTransformer; images: scaling)."""
-    from recipes import images  # here, not at the top: images imports this module
+def numbers(features, columns):
+    """The columns as float64, NaN for missing; text in a number column is a `UserError`."""
+    out = np.empty((len(features), len(columns)))
+    for i, column in enumerate(columns):
+        values = pd.to_numeric(features[column], errors="coerce")
+        not_numbers = features[column][values.isna() & features[column].notna()]
+        if len(not_numbers):
+            raise UserError(f"column {column!r} should hold numbers but holds "
+                            f"{not_numbers.iloc[0]!r} (row {not_numbers.index[0]})")
+        out[:, i] = values.to_numpy(dtype="float64")
+    return out
 
-    if images.is_images(dataset):
-        return images.ImagePreprocessor(dataset.task)
-    return TabularPreprocessor(dataset.task)
+
+def categories(column):
+    """A column's values as strings, "" for missing: the same strings at fit and serve time."""
+    return column.astype(object).map(lambda v: encoding.MISSING_CATEGORY if pd.isna(v) else str(v))
 
 
-def load_preprocessor(path):
-    return joblib.load(path)
+def table_feed(features, spec):
+    """One array per raw input: float32 numbers (NaN missing) or strings ("" missing)."""
+    missing = [c["column"] for c in spec["inputs"] if c["column"] not in map(str, features.columns)]
+    if missing:
+        raise UserError(f"missing feature column(s): {', '.join(missing)}; the model needs: "
+                        f"{', '.join(c['column'] for c in spec['inputs'])}"
+                        f"{tables.delimiter_hint(features)}")
+    by_name = {str(c): c for c in features.columns}
+    feed = {}
+    for column in spec["inputs"]:
+        values = features[by_name[column["column"]]]
+        feed[column["name"]] = (numbers(features, [by_name[column["column"]]])[:, 0].astype("float32")
+                                if column["dtype"] == "float32"
+                                else categories(values).to_numpy(dtype=object))
+    return feed
+
+
+def image_array(features, raw_shape):
+    images = np.asarray(features)
+    if images.shape[1:] != tuple(raw_shape):
+        raise UserError(f"the model takes images of shape {tuple(raw_shape)}, got "
+                        f"{images.shape[1:]}")
+    return images

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from recipes import artifacts
-from recipes.run import headline
+from recipes.evaluate import headline
 
 
 def write_summary(path, runs, skipped):

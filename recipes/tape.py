@@ -2,7 +2,7 @@
 
 Two loops live here. Both are driven epoch by epoch by `fit`'s own callbacks (early stopping with
 the best weights restored, the best-only checkpoint, TensorBoard, the progress bar) and return a
-`train.TrainResult` with Keras' History keys, so artifacts and reports never tell them apart.
+`pipeline.TrainResult` with Keras' History keys, so artifacts and reports never tell them apart.
 
 - `fit` trains a compiled zoo model: the model's loss plus its regularization losses, its own
   optimizer, copies of its `keras.metrics`. Each step is a `tf.function` that runs the replica
@@ -21,23 +21,32 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from recipes import devices, train
+from recipes import devices
+from recipes.pipeline import EpochOrder, TrainResult, to_dataset
 
 
-def fit(model, train_arrays, val_arrays, config, out):
-    """Train the compiled `model` with a GradientTape step; returns a `train.TrainResult`."""
+def fit(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
+    """Train the compiled `model` with a GradientTape step; returns a `TrainResult`."""
     strategy = devices.strategy()
-    order = train.EpochOrder(config.seed, len(train_arrays[0]))
+    order = epoch_order(callbacks)
     train_data = batches(strategy, train_arrays, config, order)
-    val_data = batches(strategy, val_arrays, config)
     with strategy.scope():  # variables a step would otherwise create while tracing, per replica
         metrics = metrics_like(model)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     train_step, test_step = distributed_steps(model, strategy, metrics)
-    return run_epochs(model, config, out, order, examples=len(train_arrays[0]),
+    val_epoch = None
+    if val_arrays is not None:
+        val_data = batches(strategy, val_arrays, config)
+        val_epoch = lambda: run_epoch(test_step, val_data, metrics)  # noqa: E731
+    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(train_arrays[0]),
                       train_epoch=lambda: run_epoch(train_step, train_data, metrics),
-                      val_epoch=lambda: run_epoch(test_step, val_data, metrics))
+                      val_epoch=val_epoch)
+
+
+def epoch_order(callbacks):
+    """The `EpochOrder` among `callbacks` (train.train puts it there): it shuffles the data."""
+    return next(c for c in callbacks if isinstance(c, EpochOrder))
 
 
 def evaluate(model, arrays, config):
@@ -57,9 +66,9 @@ class Batches:
 
 
 def batches(strategy, arrays, config, order=None):
-    """`train.to_dataset` as `fit` gets it, each global batch split across the replicas (workers
+    """`pipeline.to_dataset` as `fit` gets it, each global batch split across the replicas (workers
     shard by example: the arrays are not files). Training batches come with their `order`."""
-    dataset = train.to_dataset(*arrays, config.batch_size, order=order,
+    dataset = to_dataset(*arrays, config.batch_size, order=order,
                                augment=config.augment if order is not None else None)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -146,26 +155,29 @@ def run_epoch(step, batches, metrics):
     return {metric.name: float(metric.result()) for metric in metrics}
 
 
-def run_epochs(model, config, out, order, *, examples, train_epoch, val_epoch):
-    """Train and validate every epoch under `fit`'s callbacks, until they (or the epochs) stop."""
+def run_epochs(model, callbacks, epochs, initial_epoch, *, examples, train_epoch, val_epoch):
+    """Train (and validate, unless `val_epoch` is None) every epoch under `fit`'s callbacks,
+    until they (or the epochs) stop."""
     history = keras.callbacks.History()
-    callbacks = keras.callbacks.CallbackList([*train.callbacks(config, out, order), history],
-                                             model=model, epochs=config.epochs, verbose=0)
+    callbacks = keras.callbacks.CallbackList([*callbacks, history], model=model, epochs=epochs,
+                                             verbose=0)
     model.stop_training = False
     start = time.perf_counter()
     callbacks.on_train_begin()
-    # Where a restored backup resumes (resume.Backup, Keras' BackupAndRestore), as in model.fit.
-    for epoch in range(model._initial_epoch or 0, config.epochs):
+    # Where a restored backup resumes (callbacks.Backup, Keras' BackupAndRestore), as in model.fit.
+    for epoch in range(model._initial_epoch or initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
         logs = train_epoch()
-        callbacks.on_test_begin()
-        val_logs = val_epoch()
-        callbacks.on_test_end(val_logs)
-        callbacks.on_epoch_end(epoch, {**logs, **{f"val_{k}": v for k, v in val_logs.items()}})
+        if val_epoch is not None:
+            callbacks.on_test_begin()
+            val_logs = val_epoch()
+            callbacks.on_test_end(val_logs)
+            logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
+        callbacks.on_epoch_end(epoch, logs)
         if model.stop_training or not math.isfinite(logs["loss"]):  # TerminateOnNaN, per epoch
             break
     callbacks.on_train_end()
-    return train.TrainResult.from_history(history.history, examples, time.perf_counter() - start)
+    return TrainResult.from_history(history.history, examples, time.perf_counter() - start)
 
 
 # --- Dive into Deep Learning 3.4: linear regression from scratch ----------------------------
@@ -186,7 +198,7 @@ def sgd(params, grads, lr, batch_size):
         param.assign_sub(lr * grad / batch_size)
 
 
-def scratch(model, train_arrays, val_arrays, config, out):
+def scratch(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
     """Fit y = Xw + b by hand: w ~ N(0, 0.01), b = 0, the model's learning rate applied by hand.
 
     `model` is a `linear_regression`: its `linear` layer receives w and b after every epoch, so
@@ -197,8 +209,7 @@ def scratch(model, train_arrays, val_arrays, config, out):
     b = tf.Variable(tf.zeros(1), name="b")
     lr = float(model.optimizer.learning_rate.numpy())
     one_device = tf.distribute.get_strategy()  # the default strategy: this loop is not distributed
-    order = train.EpochOrder(config.seed, len(x))
-    train_data = batches(one_device, train_arrays, config, order)
+    train_data = batches(one_device, train_arrays, config, epoch_order(callbacks))
     val_data = batches(one_device, val_arrays, config)
     metrics = metrics_like(model)
 
@@ -222,5 +233,6 @@ def scratch(model, train_arrays, val_arrays, config, out):
         model.get_layer("linear").set_weights([w.numpy(), b.numpy()])
         return logs
 
-    return run_epochs(model, config, out, order, examples=len(x), train_epoch=train_epoch,
+    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(x),
+                      train_epoch=train_epoch,
                       val_epoch=lambda: run_epoch(val_step, val_data, metrics))

@@ -8,7 +8,7 @@ Nothing here reads data or trains; that is the job of `recipes`.
 """
 
 from zoo.registry import (  # noqa: F401
-    TASKS,
+    TASK_NAMES,
     ZooError,
     build,
     entry,
@@ -18,6 +18,8 @@ from zoo.registry import (  # noqa: F401
     search_space,
     tunable,
 )
+
+from zoo.tasks import TASKS, Task, task  # noqa: F401,E402
 
 # Importing the families registers their builders.
 from zoo import linear, tabular, vision  # noqa: F401,E402

@@ -9,26 +9,11 @@ import keras
 
 from zoo import layers as scratch
 from zoo.registry import ZooError
+from zoo.tasks import task as task_named
 
 APIS = ("sequential", "functional")
 DENSE_IMPLEMENTATIONS = ("keras", "scratch")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
-
-# Loss and metrics each task needs; classification labels are one-hot (binary: one 0/1 column).
-TASK_LOSS = {
-    "regression": "mse",
-    "binary": "binary_crossentropy",
-    "multiclass": "categorical_crossentropy",
-}
-
-
-def task_metrics(task):
-    if task == "regression":
-        return [keras.metrics.MeanAbsoluteError(name="mae")]
-    if task == "binary":
-        return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
-    return [keras.metrics.CategoricalAccuracy(name="accuracy")]
-
 
 def choose(value, valid, what):
     if value not in valid:
@@ -75,7 +60,7 @@ def assemble(input_shape, layer_list, *, api, name):
 
 
 def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3):
-    """Compile with the task's loss and metrics and the named optimizer.
+    """Compile with the task's loss and metrics (zoo/tasks.py) and the named optimizer.
 
     `learning_rate` is a number or a `keras.optimizers.schedules.LearningRateSchedule`.
     """
@@ -86,7 +71,7 @@ def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3):
         optimizer=keras.optimizers.get(
             {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
         ),
-        loss=TASK_LOSS[task],
-        metrics=task_metrics(task),
+        loss=task_named(task).loss,
+        metrics=task_named(task).metrics(),
     )
     return model

@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-TASKS = ("regression", "binary", "multiclass")
+TASK_NAMES = ("regression", "binary", "multiclass")  # each a zoo.tasks.Task
 
 
 class ZooError(ValueError):
@@ -29,9 +29,9 @@ _REGISTRY: dict[str, Entry] = {}
 
 def register(*, tasks, space=None):
     """Decorator: `@register(tasks=("regression",), space=my_space)` over a builder."""
-    unknown = set(tasks) - set(TASKS)
+    unknown = set(tasks) - set(TASK_NAMES)
     if unknown:
-        raise ValueError(f"unknown task(s) {sorted(unknown)}; valid: {', '.join(TASKS)}")
+        raise ValueError(f"unknown task(s) {sorted(unknown)}; valid: {', '.join(TASK_NAMES)}")
 
     def decorate(builder):
         _REGISTRY[builder.__name__] = Entry(builder.__name__, builder, tuple(tasks), space)

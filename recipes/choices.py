@@ -1,0 +1,12 @@
+"""The names the command line offers, kept free of TensorFlow so `list` and `--help` stay instant.
+
+Each tuple is the key set of a registry that lives in a heavier module; that module checks it
+holds exactly these names when it is imported (and tests/test_cli.py checks the zoo's), so a
+name is added here and in its registry, and nowhere else.
+"""
+
+TASKS = ("regression", "binary", "multiclass")  # zoo.tasks.TASKS
+APIS = ("functional", "sequential")  # zoo.common.APIS
+LOOPS = ("fit", "tape", "scratch")  # recipes.train.LOOPS
+FORMATS = ("savedmodel", "onnx", "tflite")  # recipes.export: the SavedModel and its conversions
+TUNERS = ("random", "hyperband", "bayesian")  # recipes.tuning.tuners.TUNERS
