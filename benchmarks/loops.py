@@ -19,13 +19,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
+import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from recipes import artifacts, devices, run  # noqa: E402
+import zoo  # noqa: E402
+from recipes import artifacts, callbacks, devices, run, train  # noqa: E402
 
 RECIPES = {"mnist-5k-cnn": 3, "breast-cancer": 60}  # recipe -> epochs (--quick: 1)
 VARIANTS = {  # name -> (loop, keyword arguments of `train_once`)
@@ -38,17 +40,35 @@ VARIANTS = {  # name -> (loop, keyword arguments of `train_once`)
 
 
 def train_once(prepared, loop, epochs, workdir, *, eager=False, bfloat16=False, jit=None):
-    """Build the recipe's model as `run` does and train it once; returns a `train.TrainResult`."""
+    """Build the recipe's network as `run` does and train it once through `train.train` with
+    `config.loop` set to `loop` and `run`'s callbacks; returns a `pipeline.TrainResult`."""
     config = dataclasses.replace(prepared.config, loop=loop, epochs=epochs, patience=epochs,
-                                 quiet=True, mixed_precision=bfloat16, jit=jit)
-    with mock.patch.object(devices, "mixed_precision_policy", return_value="mixed_bfloat16"):
-        model = run.build_model(dataclasses.replace(prepared, config=config))
+                                 quiet=True, jit=jit)
+    network = build(dataclasses.replace(prepared, config=config), bfloat16)
     tf.config.run_functions_eagerly(eager)
     try:
-        return run.LOOPS[loop](model, prepared.arrays["train"], prepared.arrays["val"], config,
-                               Path(tempfile.mkdtemp(dir=workdir)))
+        return train.train(network, prepared.arrays["train"], prepared.arrays["val"], config,
+                           callbacks=callbacks.standard(config, tempfile.mkdtemp(dir=workdir)))
     finally:
         tf.config.run_functions_eagerly(False)
+
+
+def build(prepared, bfloat16):
+    """`run.build_network`'s network; with `bfloat16`, the same network (seed, hyperparameters,
+    output bias) with mixed_bfloat16 layers: what --mixed-precision would mean on a CPU, where
+    the command line refuses it."""
+    if not bfloat16:
+        return run.build_network(prepared)
+    keras.utils.set_random_seed(prepared.config.seed)
+    arguments = dict(prepared.hyperparameters)
+    if "output_bias" in zoo.hyperparameters(prepared.model_name):
+        arguments.setdefault("output_bias", prepared.task.output_bias(prepared.arrays["train"][1]))
+    with devices.dtype_policy("mixed_bfloat16"):
+        network = zoo.build(prepared.model_name, prepared.preprocessing.input_shape,
+                            prepared.preprocessing.num_outputs, **arguments)
+    if prepared.config.jit is not None:
+        network.jit_compile = prepared.config.jit
+    return network
 
 
 def benchmark(name, epochs, workdir):

@@ -6,11 +6,13 @@
 Side by side, in this one process, one after the other, on the same split of the same data: the
 keras-io baseline (Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense 10, Adam, batch 128, 15
 epochs, no callbacks) and our `mnist-cnn` recipe as `python -m recipes run mnist-cnn` trains it
-(its epochs, batch size, augmentation, learning-rate schedule, early stopping and checkpoints,
-the pipeline of `train.fit`). Both train on
+(its epochs, batch size, augmentation, learning-rate schedule, early stopping and checkpoints).
+Both train through `train.train`, the one entry `run` trains through (its epoch order and
+pipeline, `model.fit`), the baseline with no callbacks of its own. Both train on
 the recipe's 48,750 training images, validate on its 11,250 and are tested on MNIST's 10,000
 (keras-io's validation_split=0.1 would train on 54,000). A clock records the wall time at the end
-of each epoch, which gives the time each model first reaches 99.0% validation accuracy.
+of each epoch (one more callback, after the others), which gives the time each model first
+reaches 99.0% validation accuracy.
 
 Then each other image recipe runs once through `recipes.run.run`, against the issue's goal.
 """
@@ -28,10 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
 import keras  # noqa: E402
 
-from recipes import artifacts, devices, plots, train  # noqa: E402,F401  (plots: Agg backend)
-from recipes.datasets import DataOptions  # noqa: E402
+from recipes import (artifacts, callbacks, devices, plots, rundir,  # noqa: E402,F401
+                     train)  # (plots: the Agg backend)
+from recipes.data import DataOptions  # noqa: E402
 from recipes.errors import DataUnavailable  # noqa: E402
-from recipes.run import RunOptions, build_model, prepare, run, versions  # noqa: E402
+from recipes.pipeline import TrainConfig, to_dataset  # noqa: E402
+from recipes.run import RunOptions, build_network, prepare, run  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
 
@@ -52,17 +56,13 @@ class EpochClock(keras.callbacks.Callback):
         self.elapsed.append(time.perf_counter() - self.start)
 
 
-def train_and_test(model, prepared, config, callbacks):
-    """Both models train through here: `train.fit`'s pipeline and `model.fit`, plus the clock."""
+def train_and_test(network, prepared, config, extra_callbacks):
+    """Both networks train through here: `train.train` with `extra_callbacks` and the clock."""
     clock = EpochClock()
-    (x_train, y_train), val, test = (prepared.arrays[p] for p in ("train", "val", "test"))
-    order = train.EpochOrder(config.seed, len(x_train))
-    train_data = train.to_dataset(x_train, y_train, config.batch_size, order=order,
-                                  augment=config.augment)
-    history = model.fit(train_data, validation_data=train.to_dataset(*val, config.batch_size),
-                        epochs=config.epochs, callbacks=[order, *callbacks, clock], shuffle=False,
-                        verbose=0).history
-    scores = model.evaluate(train.to_dataset(*test, config.batch_size), return_dict=True, verbose=0)
+    (x_train, _), val, test = (prepared.arrays[p] for p in ("train", "val", "test"))
+    history = train.train(network, prepared.arrays["train"], val, config,
+                          callbacks=[*extra_callbacks, clock]).history
+    scores = network.evaluate(to_dataset(*test, config.batch_size), return_dict=True, verbose=0)
     seconds, epochs = clock.elapsed[-1], len(clock.elapsed)
     first = next((i for i, v in enumerate(history["val_accuracy"]) if v >= VAL_TARGET), None)
     return {"test_accuracy": float(scores["accuracy"]), "train_seconds": round(seconds, 1),
@@ -71,7 +71,7 @@ def train_and_test(model, prepared, config, callbacks):
             "examples_per_second": round(len(x_train) * epochs / seconds, 1),
             "epoch_to_val_target": None if first is None else first + 1,
             "seconds_to_val_target": None if first is None else round(clock.elapsed[first], 1),
-            "parameters": model.count_params(), "jit": bool(model.jit_compile),
+            "parameters": network.count_params(), "jit": bool(network.jit_compile),
             "val_accuracy": [round(float(v), 5) for v in history["val_accuracy"]],
             "elapsed": [round(t, 2) for t in clock.elapsed]}
 
@@ -84,12 +84,13 @@ def side_by_side(data, seed, quick, workdir):
         prepared.arrays = {part: (x[:QUICK_EXAMPLES], y[:QUICK_EXAMPLES])
                            for part, (x, y) in prepared.arrays.items()}
     keras_io = dataclasses.replace(prepared, model_name="keras_io_convnet", hyperparameters={})
-    keras_io_config = train.TrainConfig(epochs=1 if quick else BASELINE_EPOCHS,
-                                        batch_size=BASELINE_BATCH_SIZE, patience=BASELINE_EPOCHS,
-                                        seed=seed, quiet=True)
-    baseline = train_and_test(build_model(keras_io), prepared, keras_io_config, callbacks=[])
-    ours = train_and_test(build_model(prepared), prepared, prepared.config,
-                          callbacks=train.callbacks(prepared.config, workdir))
+    keras_io_config = TrainConfig(epochs=1 if quick else BASELINE_EPOCHS,
+                                  batch_size=BASELINE_BATCH_SIZE, patience=BASELINE_EPOCHS,
+                                  seed=seed, quiet=True)
+    baseline = train_and_test(build_network(keras_io), prepared, keras_io_config,
+                              extra_callbacks=[])
+    ours = train_and_test(build_network(prepared), prepared, prepared.config,
+                          extra_callbacks=callbacks.standard(prepared.config, workdir))
     hyperparameters = {k: v for k, v in prepared.hyperparameters.items() if k != "api"}
     return {"keras-io convnet": baseline, "mnist-cnn": {**ours, "hyperparameters": hyperparameters}}
 
@@ -191,7 +192,8 @@ def main():
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     args = parser.parse_args()
     data = DataOptions(data_dir=args.data_dir)
-    machine = {"device": devices.device_name(), "cpus": os.cpu_count(), "versions": versions()}
+    machine = {"device": devices.device_name(), "cpus": os.cpu_count(),
+               "versions": rundir.versions()}
     with tempfile.TemporaryDirectory() as workdir:
         try:
             pair = side_by_side(data, args.seed, args.quick, workdir)

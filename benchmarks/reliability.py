@@ -3,7 +3,7 @@
     python benchmarks/reliability.py          # writes reports/reliability.md and .json
     python benchmarks/reliability.py --quick  # fewer epochs, the fit loop only: a smoke run
 
-1. Bad input: every case of tests/test_reliability.py's table, through the command line in this
+1. Bad input: every case of tests/test_bad_inputs.py's table, through the command line in this
    process: the exit code, the one-line message, and whether anything under the inputs changed.
 2. Resume: per loop, a run killed with SIGKILL once its backup holds 2 epochs, then resumed with
    --resume, against an uninterrupted run with the same seed: the largest weight difference, the
@@ -31,10 +31,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from recipes import artifacts, resume, run, train  # noqa: E402  (recipes first: quiets TF)
-import tensorflow as tf  # noqa: E402
-from tests.test_reliability import (BAD_INPUTS, RESUMED, build_inputs, command_line,  # noqa: E402
-                                    exit_code, kill_after_epoch, snapshot)
+from recipes import artifacts, callbacks, pipeline, rundir, run, tape, train  # noqa: E402
+import tensorflow as tf  # noqa: E402  (recipes first: it quiets TensorFlow)
+from tests.conftest import exit_code  # noqa: E402
+from tests.test_bad_inputs import BAD_INPUTS, build_inputs, command_line, snapshot  # noqa: E402
+from tests.test_reliability import RESUMED, kill_after_epoch  # noqa: E402
 
 LOOPS = ("fit", "tape")
 
@@ -74,7 +75,7 @@ def reshuffled(x, y, batch_size, seed):
 
 
 def reshuffling(to_dataset):
-    """`train.to_dataset` with tf.data's reshuffling where the loops ask for the epoch order."""
+    """`pipeline.to_dataset` with tf.data's reshuffling where the loops ask for the epoch order."""
     def patched(x, y, batch_size, *, order=None, augment=None):
         if order is None:
             return to_dataset(x, y, batch_size, augment=augment)
@@ -85,10 +86,16 @@ def reshuffling(to_dataset):
     return patched
 
 
+def without_epoch_order():
+    """Both loops' pipelines (train.fit's and the tape loop's) reshuffled by tf.data instead."""
+    for loop_module in (train, tape):
+        loop_module.to_dataset = reshuffling(pipeline.to_dataset)
+
+
 ABLATIONS = {  # what each child process changes before it runs the command line
     "none": lambda: None,
-    "without dropout state": lambda: setattr(resume, "seed_states", lambda model: []),
-    "tf.data reshuffling": lambda: setattr(train, "to_dataset", reshuffling(train.to_dataset)),
+    "without dropout state": lambda: setattr(callbacks, "seed_states", lambda model: []),
+    "tf.data reshuffling": without_epoch_order,
 }
 
 
@@ -114,16 +121,13 @@ def completed(ablation, arguments):
 
 def compare(folder, reference):
     """Largest weight difference, test loss difference, identical history, both runs' epochs."""
-    import keras
-
-    metrics = [json.loads((f / run.METRICS_FILE).read_text()) for f in (folder, reference)]
-    weights = [keras.saving.load_model(f / run.MODEL_FILE).get_weights()
-               for f in (folder, reference)]
+    metrics = [json.loads((f / rundir.METRICS_FILE).read_text()) for f in (folder, reference)]
+    weights = [rundir.load(f).model.get_weights() for f in (folder, reference)]
     return {"max_abs_weight_difference": max(float(np.max(np.abs(a - b)))
                                              for a, b in zip(*weights)),
             "test_loss_difference": abs(metrics[0]["test"]["loss"] - metrics[1]["test"]["loss"]),
-            "same_history": (folder / run.HISTORY_FILE).read_text()
-            == (reference / run.HISTORY_FILE).read_text(),
+            "same_history": (folder / rundir.HISTORY_FILE).read_text()
+            == (reference / rundir.HISTORY_FILE).read_text(),
             "epochs_run": [m["epochs_run"] for m in metrics]}
 
 
@@ -162,7 +166,7 @@ def determinism(loops, epochs, workdir, deterministic):
     rows = []
     for loop in loops:
         first, second = outs[(loop, 1)], outs[(loop, 2)]
-        tests = [json.loads((f / run.METRICS_FILE).read_text())["test"] for f in (first, second)]
+        tests = [json.loads((f / rundir.METRICS_FILE).read_text())["test"] for f in (first, second)]
         rows.append({"loop": loop, "deterministic": deterministic, **compare(first, second),
                      "max_test_metric_difference": max(abs(tests[0][k] - tests[1][k])
                                                        for k in tests[0])})
@@ -196,10 +200,10 @@ def pipeline_cost(epochs):
         rng = np.random.default_rng(0)
         x = rng.random((size, *shape), dtype=np.float32)
         y = rng.random((size, 10), dtype=np.float32)
-        order = train.EpochOrder(0, size)
-        pipelines = {"epoch order": train.to_dataset(x, y, batch_size, order=order),
+        order = pipeline.EpochOrder(0, size)
+        pipelines = {"epoch order": pipeline.to_dataset(x, y, batch_size, order=order),
                      "tf.data reshuffling": reshuffled(x, y, batch_size, seed=0)}
-        for pipeline, data in pipelines.items():
+        for kind, data in pipelines.items():
             cpu, wall = [], []
             for epoch in range(epochs):
                 order.on_epoch_begin(epoch)
@@ -208,7 +212,7 @@ def pipeline_cost(epochs):
                     pass
                 cpu.append(time.process_time() - started_cpu)
                 wall.append(time.perf_counter() - started)
-            rows.append({"data": name, "pipeline": pipeline,
+            rows.append({"data": name, "pipeline": kind,
                          "wall_ms": round(1000 * float(np.median(wall[2:])), 2),
                          "cpu_ms": round(1000 * float(np.median(cpu[2:])), 2)})
     return rows
@@ -221,7 +225,7 @@ def markdown(report):
     cases = report["bad_inputs"]
     lines = ["# Reliability", "",
              "Written by `benchmarks/reliability.py` (the cases come from "
-             "`tests/test_reliability.py`, which asserts them).", "",
+             "`tests/test_bad_inputs.py`, which asserts them).", "",
              f"## Bad input: {sum(c['ok'] for c in cases)} of {len(cases)} cases as required",
              "", "Each must exit 2 with one line naming the problem, no traceback, and change "
              "nothing under the inputs folder (IN). ✓: all of that holds.", "",

@@ -19,7 +19,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recipes import artifacts, baselines  # noqa: E402
-from recipes.run import RunOptions, headline, prepare, run, sklearn_view  # noqa: E402
+from recipes.evaluate import headline, sklearn_view  # noqa: E402
+from recipes.run import RunOptions, prepare, run  # noqa: E402
 
 RECIPES = ["iris", "wine", "breast-cancer", "boston-housing", "auto-mpg", "diabetes",
            "linear-synthetic"]
@@ -34,7 +35,7 @@ def sklearn_scores(name, seed):
     (x_train, y_train), (x_val, y_val) = (sklearn_view(prepared, p) for p in ("train", "val"))
     train = (np.vstack([x_train, x_val]), np.concatenate([y_train, y_val]))
     test = sklearn_view(prepared, "test")
-    task = prepared.dataset.task
+    task = prepared.task
     return {family: next(iter(baselines.score(model, task, train, test).values()))
             for family, model in baselines.reference_models(task, seed).items()}
 

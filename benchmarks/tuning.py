@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,8 +39,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from recipes import artifacts, devices, plots, run, train, tune  # noqa: E402,F401  (plots: Agg)
+import zoo  # noqa: E402
+
+from recipes import artifacts, devices, evaluate, plots, run  # noqa: E402,F401  (plots: Agg)
+from recipes.choices import TUNERS  # noqa: E402
 from recipes.errors import UserError  # noqa: E402
+from recipes.pipeline import to_dataset  # noqa: E402
+from recipes.tuning import TuneOptions, report, select, tune, tuners  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
 
@@ -66,56 +70,55 @@ def search(name, tuner, trials, epochs, folds, repeats, root):
     """One `tune` run; returns its row, with each trial's end time for the race to the best."""
     out = root / name / tuner
     folds = 1 if tuner == "hyperband" else folds  # Hyperband takes no folds
-    ended, memory = [], []  # wall time and resident MB at each trial's end (the report's writing)
-    write_trials = tune.write_trials
+    ended, memory = [], []  # wall time and resident MB at each trial's end (once reported)
 
-    def clocked(*args):
-        write_trials(*args)
+    def clocked(trial):
         ended.append(time.perf_counter() - start)
         memory.append(rss_mb())
 
     start = time.perf_counter()
     options = run.RunOptions(epochs=epochs, out=out, quiet=True, loop="fit")
-    with mock.patch.object(tune, "write_trials", clocked):
-        metrics = tune.tune(name, options, tune.TuneOptions(tuner=tuner, max_trials=trials,
-                                                            folds=folds))
+    metrics = tune(name, options, TuneOptions(tuner=tuner, max_trials=trials, folds=folds),
+                   after_trial=clocked)
     wall = time.perf_counter() - start
-    table = pd.read_csv(out / tune.TRIALS_FILE)  # trials run one after another: id = end order
-    key, tuned, _ = run.headline(metrics)
+    table = pd.read_csv(out / report.TRIALS_FILE)  # trials run one after another: id = end order
+    key, tuned, _ = evaluate.headline(metrics)
+    direction = zoo.task(metrics["task"]).direction
     scores = table["score"].where(table["status"] == "COMPLETED")
-    best_so_far = scores.cummax() if metrics["objective"] == "val_accuracy" else scores.cummin()
+    best_so_far = scores.cummax() if direction == "max" else scores.cummin()
     return {"recipe": name, "tuner": tuner, "objective": metrics["objective"], "metric": key,
+            "direction": direction,
             "scored_by": f"{folds}-fold CV" if folds > 1 else "validation split",
             "max_epochs": epochs, "trials": int(scores.notna().sum()),
             "epochs_trained": int(table["epochs"].sum()),
             "best_validation": metrics["best_trial_score"], "kept": metrics["chosen"],
             "rescored_gain": metrics["gain"], "margin": metrics["margin"],
             "tuned_test": tuned, "default_test": metrics["default"]["test"][key],
-            **retest(name, options, metrics, key, repeats),
+            **retest(name, options, metrics, key, direction, repeats),
             "tuned_hyperparameters": metrics["hyperparameters"],
             "search_seconds": metrics["search_seconds"], "wall_seconds": round(wall, 1),
-            "search_folder_kb": round(folder_kb(out / tune.SEARCH_DIR), 1),
-            # from the first trial's end to the last's (the final report is written once more)
-            "memory_growth_mb": round(memory[-2] - memory[0], 1),
-            "memory_mb": [round(m, 1) for m in memory[:-1]],
+            "search_folder_kb": round(folder_kb(out / tuners.SEARCH_DIR), 1),
+            # from the first trial's end to the last's
+            "memory_growth_mb": round(memory[-1] - memory[0], 1),
+            "memory_mb": [round(m, 1) for m in memory],
             "race": [[round(t, 1), s] for t, s in zip(ended, best_so_far)]}
 
 
-def retest(name, options, metrics, key, repeats):
+def retest(name, options, metrics, key, direction, repeats):
     """The kept and the default configuration retrained as `tune` retrains them (same split and
     epochs) from `repeats` other initial weights, seed by seed: each one's test metric's mean and
     spread, and the kept one's gain over the default paired by seed (the same seed gives two
     configurations of one architecture the same initial weights), with its standard error."""
     prepared = run.prepare(name, options)
     x_test, y_test = prepared.arrays["test"]
-    test = train.to_dataset(x_test, y_test, prepared.config.batch_size)
+    test = to_dataset(x_test, y_test, prepared.config.batch_size)
     found, values = {}, {}
     for which, result in (("tuned", metrics), ("default", metrics["default"])):
         values[which] = retrained(name, prepared, test, result["hyperparameters"],
                                   result["epochs_run"], key, repeats)
         found[f"{which}_test_mean"] = float(np.mean(values[which]))
         found[f"{which}_test_std"] = float(np.std(values[which]))
-    gains = np.subtract(values["tuned"], values["default"]) * (1 if key == "accuracy" else -1)
+    gains = np.subtract(values["tuned"], values["default"]) * (1 if direction == "max" else -1)
     found["test_gain"] = float(gains.mean())
     found["test_gain_se"] = float(gains.std(ddof=1) / np.sqrt(repeats)) if repeats > 1 else 0.0
     return found
@@ -131,8 +134,8 @@ def retrained(name, prepared, test, hyperparameters, epochs, key, repeats):
         RETRAINED[config] = []
         for seed in range(1, repeats + 1):
             seeded = replace(prepared, config=replace(prepared.config, seed=seed))
-            _, model, _ = tune.retrain(seeded, hyperparameters, epochs)
-            RETRAINED[config].append(model.evaluate(test, return_dict=True, verbose=0)[key])
+            _, network, _ = select.retrain(seeded, hyperparameters, epochs)
+            RETRAINED[config].append(network.evaluate(test, return_dict=True, verbose=0)[key])
     return RETRAINED[config]
 
 
@@ -140,7 +143,7 @@ def race(rows):
     """Each tuner's first time within NEAR_BEST of the best validation score that the other
     tuners scoring the same way found (cross-validated and split scores don't compare); None for
     a tuner that never got there, or that no other tuner scored like."""
-    maximise = rows[0]["objective"] == "val_accuracy"
+    maximise = rows[0]["direction"] == "max"
     for row in rows:
         peers = [r["best_validation"] for r in rows if r["scored_by"] == row["scored_by"]]
         best = (max if maximise else min)(peers)
@@ -256,7 +259,7 @@ def main():
             budget = {"epochs": 30, "folds": 1, **RECIPES.get(name, {}), "trials": args.trials,
                       "repeats": REPEATS, **(QUICK if args.quick else {})}
             results[name] = []
-            for tuner in tune.TUNERS:
+            for tuner in TUNERS:
                 print(f"{name}: {tuner}, {budget['trials']} trials of at most {budget['epochs']} "
                       "epochs", flush=True)
                 results[name].append(search(name, tuner, budget["trials"], budget["epochs"],

@@ -1,7 +1,7 @@
 """The names the command line offers, kept free of TensorFlow so `list` and `--help` stay instant.
 
 Each tuple is the key set of a registry that lives in a heavier module; that module checks it
-holds exactly these names when it is imported (and tests/test_cli.py checks the zoo's), so a
+holds exactly these names when it is imported (and tests/test_architecture.py checks them all), so a
 name is added here and in its registry, and nowhere else.
 """
 

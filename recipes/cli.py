@@ -12,7 +12,7 @@ from pathlib import Path
 
 from recipes import choices
 from recipes.catalog import CATALOG, RECIPES
-from recipes.errors import user_errors
+from recipes.errors import UserError
 
 EXIT_USER_ERROR = 2
 
@@ -269,8 +269,8 @@ def export_run(args):
 def tune_recipe(args):
     from dataclasses import replace
 
-    from recipes.run import headline
-    from recipes.tune import TUNING_DIR, TuneOptions, tune
+    from recipes.evaluate import headline
+    from recipes.tuning import TUNING_DIR, TuneOptions, tune
 
     options = replace(run_options(args), hyperparameters={})  # --set fixes a tunable here
     result = tune(args.name, options, TuneOptions(
@@ -317,6 +317,16 @@ def import_tensorflow_quietly():
         os.close(devnull)
 
 
+def is_user_error(error):
+    """Our `UserError`, or the zoo's `ZooError` (a bad model name, hyperparameter or value).
+
+    Looked up among the loaded modules: a ZooError can only come from an imported zoo, and
+    importing it here would import Keras for `list` and `--help`.
+    """
+    zoo = sys.modules.get("zoo")
+    return isinstance(error, UserError) or (zoo is not None and isinstance(error, zoo.ZooError))
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command != "list":
@@ -324,7 +334,7 @@ def main(argv=None):
     try:
         return COMMANDS[args.command](args)
     except Exception as error:
-        if not isinstance(error, user_errors()):
+        if not is_user_error(error):
             raise
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

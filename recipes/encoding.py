@@ -23,8 +23,8 @@ import keras
 import numpy as np
 
 import zoo
+from recipes.images import PIXEL_MAX
 
-PIXEL_MAX = 255  # every image loader hands over uint8 pixels
 MISSING_CATEGORY = ""  # how a client sends "no value" for a category
 IMAGE_INPUT = "image"
 
@@ -81,18 +81,18 @@ def category_matrix(categories, filler):
 
 @keras.saving.register_keras_serializable(package="recipes")
 class ImageEncoder(keras.layers.Layer):
-    """uint8 pixels -> float32 in [0, 1] of shape `shape` (height, width, channels)."""
+    """{"image": uint8 pixels} -> float32 in [0, 1] of shape `shape` (height, width, channels)."""
 
     def __init__(self, shape, **kwargs):
         super().__init__(**kwargs)
         self.shape = tuple(shape)
 
-    def call(self, images):
-        pixels = keras.ops.cast(images, "float32") / PIXEL_MAX
+    def call(self, inputs):
+        pixels = keras.ops.cast(inputs[IMAGE_INPUT], "float32") / PIXEL_MAX
         return keras.ops.reshape(pixels, (-1, *self.shape))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.shape)
+        return (None, *self.shape)
 
     def get_config(self):
         return {**super().get_config(), "shape": list(self.shape)}
@@ -155,7 +155,7 @@ def raw_model(spec, task, network):
     The network stays one nested layer, in the API (Sequential or functional) it was built with.
     """
     inputs = raw_inputs(spec)
-    features = encoder(spec)(inputs if spec["kind"] == "table" else inputs[IMAGE_INPUT])
+    features = encoder(spec)(inputs)
     answer = Answer(task, name=zoo.task(task).answer_name)(network(features))
     return keras.Model(inputs, answer, name=f"{network.name}_on_raw_inputs")
 

@@ -11,13 +11,3 @@ class DataUnavailable(UserError):
 
 class Diverged(UserError):
     """The training loss became NaN or infinite; the run stopped there and promoted nothing."""
-
-
-def user_errors():
-    """What the command line reports as a one-line error (exit 2) rather than a crash.
-
-    Resolved lazily: importing `zoo` imports Keras, and `list`/`--help` must stay instant.
-    """
-    from zoo import ZooError
-
-    return (UserError, ZooError)

@@ -51,10 +51,13 @@ def check_request(out, formats):
         raise UserError(f"unknown export format {', '.join(unknown)}; valid: {', '.join(FORMATS)}")
     if "onnx" in formats and not all(importlib.util.find_spec(m) for m in ("tf2onnx", "onnx")):
         raise UserError("--format onnx needs tf2onnx: pip install 'keras-zoo-recipes[export]'")
-    # The output folder is replaced whole: only ever replace an earlier export.
-    if out.exists() and any(out.iterdir()) and not (out / rundir.CARD_FILE).is_file():
-        raise UserError(f"{out} exists and is not an export folder (no {rundir.CARD_FILE}); give "
-                        f"--out a new or empty folder, or an earlier export to replace")
+    # The output folder is replaced whole: only ever replace an earlier export (a run folder
+    # holds a model card too, beside its metrics.json).
+    if out.exists() and any(out.iterdir()) and (not (out / rundir.CARD_FILE).is_file()
+                                                or (out / rundir.METRICS_FILE).exists()):
+        raise UserError(f"{out} exists and is not an export folder (no {rundir.CARD_FILE}, or a "
+                        f"run's {rundir.METRICS_FILE} beside it); give --out a new or empty "
+                        f"folder, or an earlier export to replace")
 
 
 # --- writing the formats -----------------------------------------------------------------------

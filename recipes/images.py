@@ -1,4 +1,4 @@
-"""Image data sets, the preprocessor that turns their pixels into model inputs, and augmentation.
+"""Image data sets by name, and the random shifts and rotations that augment training images.
 
 Every loader returns a `Dataset` of uint8 images (n, height, width) in 0..255 and their labels.
 MNIST and Fashion-MNIST ship a fixed test split (`Dataset.test`), so validation is carved from

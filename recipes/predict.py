@@ -9,17 +9,18 @@ import pandas as pd
 
 import zoo
 from recipes import artifacts, rundir, tables
+from recipes.encoding import IMAGE_INPUT
 from recipes.errors import UserError
 from recipes.preprocess import table_feed
 
 
 def predict_frame(run, frame):
     """Predictions for raw rows: values, or class names plus one probability column per class."""
-    if run.card["inputs"] and run.card["inputs"][0]["name"] == "image":
+    if [i["name"] for i in run.card["inputs"]] == [IMAGE_INPUT]:
         raise UserError(f"{run.metrics['recipe']} takes images, not CSV rows; use its SavedModel "
                         f"export (`export`) to serve images")
-    spec = {"inputs": [{k: i[k] for k in ("column", "name", "dtype")} for i in run.card["inputs"]]}
-    answers = np.asarray(run.model.predict(table_feed(frame, spec), verbose=0))
+    # The card lists each input's column, name and dtype, as the preprocessing spec does.
+    answers = np.asarray(run.model.predict(table_feed(frame, run.card), verbose=0))
     task = zoo.task(run.card["task"])
     result = pd.DataFrame({"prediction": task.decode(answers, run.classes)}, index=frame.index)
     for i, name in enumerate(run.classes):

@@ -113,12 +113,9 @@ class Preprocessing:
         """The network's float32 inputs, computed by the encoder layer the saved model holds."""
         layer = encoding.encoder(self.spec)
         feed = self.feed(features)
-        if self.spec["kind"] == "image":
-            feed = feed[encoding.IMAGE_INPUT]
-        rows = len(features)
-        chunks = [np.asarray(layer({k: v[i:i + ENCODE_BATCH] for k, v in feed.items()}
-                                   if isinstance(feed, dict) else feed[i:i + ENCODE_BATCH]))
-                  for i in range(0, rows, ENCODE_BATCH)]
+        chunks = [np.asarray(layer({name: values[i:i + ENCODE_BATCH]
+                                    for name, values in feed.items()}))
+                  for i in range(0, len(features), ENCODE_BATCH)]
         return np.concatenate(chunks) if chunks else np.zeros((0, *self.input_shape), "float32")
 
     def encode_target(self, target):

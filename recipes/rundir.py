@@ -53,6 +53,7 @@ RUN_ENTRIES = (MODEL_FILE, CARD_FILE, HISTORY_FILE, "loss.png", "accuracy.png", 
                METRICS_FILE)
 STAGING_DIR = ".staging"  # inside --out: the run in progress, or the one that was killed
 REQUEST_FILE = "request.json"  # what the staged run was asked to do, for --resume to compare
+SEARCH_FILE = "search.json"  # what a search was asked to do: marks a `tune` folder
 BACKUP_STATE = ("backup", "state.json")  # callbacks.Backup's commit inside the staging folder
 IDENTITY = ("recipe", "dataset", "task", "model", "tuned")  # what makes two runs "the same run"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")  # never written here; never opened
@@ -89,14 +90,35 @@ def check_out(out, request, *, resume, overwrite, marker):
     if not resume:
         raise UserError(f"{out} holds a run interrupted {where}; add --resume to continue it, or "
                         f"--overwrite to start over")
-    started = artifacts.read_json(staging / REQUEST_FILE) or {}
-    changed = [f"{key} {started.get(key)!r} -> {request[key]!r}" for key in request
-               if started.get(key) != request[key]]
+    changed = changes(artifacts.read_json(staging / REQUEST_FILE) or {}, request)
     if changed and not overwrite:
         raise UserError(f"--resume: the run interrupted in {out} had other options "
                         f"({'; '.join(changed)}); resume with its options, or --overwrite to start "
                         f"over")
     return not changed
+
+
+def check_search_out(out, request, *, resume):
+    """`tune`'s folder: an existing search continues only with --resume, and only as the same
+    search. `request` is held in SEARCH_FILE, which marks a search: workers of a distributed
+    search, which may reach the folder before the chief, create keras-tuner's folder but never
+    this file."""
+    artifacts.check_writable(out, "--out")
+    held = out / SEARCH_FILE
+    if held.is_file() and not resume:
+        raise UserError(f"{out} already holds a search; add --resume to continue it, or choose "
+                        f"another --out")
+    if resume and held.is_file():
+        changed = changes(json_file(held), request)
+        if changed:
+            raise UserError(f"--resume: {out} holds a different search ({'; '.join(changed)}); "
+                            f"resume with its options, or choose another --out")
+
+
+def changes(started, request):
+    """What `request` asks differently from the `started` one, one "key old -> new" each."""
+    return [f"{key} {started.get(key)!r} -> {request[key]!r}" for key in request
+            if started.get(key) != request[key]]
 
 
 def identity(run):

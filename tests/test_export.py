@@ -1,7 +1,8 @@
 """Export: SavedModels that take raw inputs, checked by clients that are not this project.
 
-Each check compares the served answer with the training-time pipeline (the run's fitted
-preprocessor, then its Keras model) on raw test rows, within 1e-5.
+Each check compares the served answer with the training-time pipeline (the preprocessing fitted
+on the run's training split encodes the raw test rows, the run's trained network answers, the
+task turns its outputs into values or probabilities) within 1e-5.
 """
 
 import json
@@ -14,10 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recipes import datasets, export, preprocess
+import zoo
+from recipes import datasets, encoding, export, preprocess, rundir
 from recipes.errors import UserError
-from recipes.predict import load_run
-from recipes.run import RunOptions, run
+from recipes.run import RunOptions, prepare, run
 from tests.conftest import run_cli
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
@@ -35,7 +36,7 @@ np.savez(sys.argv[3], **{name: tensor.numpy() for name, tensor in answers.items(
 """
 
 
-def train(tmp_path_factory, recipe, *extra):
+def trained(tmp_path_factory, recipe, *extra):
     out = tmp_path_factory.mktemp(recipe) / "run"
     result = run_cli("run", recipe, "--epochs", 1, "--out", out, "--quiet", "--export", *extra)
     assert result.returncode == 0, result.stderr
@@ -45,7 +46,7 @@ def train(tmp_path_factory, recipe, *extra):
 @pytest.fixture(scope="module")
 def auto_mpg(tmp_path_factory):
     """auto-mpg trained and exported by `run --export`."""
-    return train(tmp_path_factory, "auto-mpg")
+    return trained(tmp_path_factory, "auto-mpg")
 
 
 @pytest.fixture(scope="module")
@@ -65,20 +66,33 @@ def auto_mpg_expected(auto_mpg, auto_mpg_rows):
 
 
 def card(export_dir):
-    return json.loads((Path(export_dir) / export.CARD_FILE).read_text())
+    return json.loads((Path(export_dir) / rundir.CARD_FILE).read_text())
+
+
+def training_preprocessing(run_dir):
+    """The preprocessing the run fitted on its training split, fitted again (same recipe, seed
+    and split), checked against the serving contract the run wrote."""
+    finished = rundir.load(run_dir)
+    preprocessing = prepare(finished.metrics["recipe"],
+                            RunOptions(seed=finished.metrics["seed"])).preprocessing
+    assert encoding.card_inputs(preprocessing.spec) == finished.card["inputs"]
+    assert preprocessing.classes == finished.classes
+    return preprocessing
 
 
 def pipeline_answer(run_dir, rows):
-    """What the training-time pipeline answers: preprocessor.transform, then model.predict."""
-    model, preprocessor, _ = load_run(run_dir)
-    outputs = model.predict(preprocessor.transform(rows), verbose=0)
-    return preprocessor.target_encoder.probabilities(outputs) if preprocessor.classes else outputs
+    """What the training-time pipeline answers: the fitted preprocessing's `encode`, the trained
+    network, then the task's answer (values, or one probability per class)."""
+    finished = rundir.load(run_dir)
+    network = next(layer for layer in finished.model.layers if isinstance(layer, keras.Model))
+    outputs = network.predict(training_preprocessing(run_dir).encode(rows), verbose=0)
+    return np.asarray(zoo.task(finished.card["task"]).answer(outputs))
 
 
 def serving_feed(model_card, rows):
     """Raw rows as a client sends them, one array per input; NaN numbers, "" missing categories."""
-    if model_card["inputs"][0]["name"] == export.IMAGE_INPUT:
-        return {export.IMAGE_INPUT: np.asarray(rows, np.uint8)}
+    if model_card["inputs"][0]["name"] == encoding.IMAGE_INPUT:
+        return {encoding.IMAGE_INPUT: np.asarray(rows, np.uint8)}
     feed = {}
     for spec in model_card["inputs"]:
         values = rows[spec["column"]]
@@ -102,8 +116,7 @@ def served_in_fresh_process(saved_model, feed, tmp_path):
 
 def test_saved_model_serves_raw_rows_like_the_training_pipeline(auto_mpg, auto_mpg_rows,
                                                                 auto_mpg_expected, tmp_path):
-    _, preprocessor, _ = load_run(auto_mpg)
-    encoded = preprocessor.transform(auto_mpg_rows.iloc[:3])
+    encoded = training_preprocessing(auto_mpg).encode(auto_mpg_rows.iloc[:3])
     assert not encoded[1, -3:].any()  # the unseen category is all zeros (handle_unknown="ignore")
     assert encoded[2, -1] == 1  # the missing category is the most frequent, usa
 
@@ -127,7 +140,11 @@ def test_model_card_describes_inputs_outputs_and_origin(auto_mpg):
     assert model_card["seed"] == 0
     assert model_card["test_metrics"] == metrics["test"]
     assert {"tensorflow", "keras", "scikit-learn"} <= set(model_card["versions"])
-    assert keras.saving.load_model(auto_mpg / "export" / "model.keras").count_params() > 0
+    assert model_card["files"] == {"saved_model": "saved_model/", "keras": "model.keras"}
+    # the run's own raw-input model, copied: what predict uses is what is served
+    copied = auto_mpg / "export" / "model.keras"
+    assert copied.read_bytes() == (auto_mpg / "model.keras").read_bytes()
+    assert keras.saving.load_model(copied).count_params() > 0
 
 
 def test_saved_model_cli_lists_the_named_inputs_and_output(auto_mpg):
@@ -185,7 +202,7 @@ def test_tflite_answers_like_keras(auto_mpg_rows, auto_mpg_expected, converted):
 
 @pytest.mark.slow
 def test_image_export_takes_uint8_images(tmp_path_factory, tmp_path):
-    digits = train(tmp_path_factory, "digits-cnn")
+    digits = trained(tmp_path_factory, "digits-cnn")
     rows = preprocess.split(datasets.load("digits"), seed=0).test.features[:64]
     model_card = card(digits / "export")
     assert model_card["inputs"] == [{"name": "image", "dtype": "uint8", "shape": [None, 8, 8],
@@ -211,11 +228,12 @@ def test_binary_classifier_serves_one_probability_per_class_under_safe_names(tmp
 
 
 def test_export_of_a_folder_that_is_not_a_run_exits_2_with_one_line(tmp_path):
+    (tmp_path / "nothing").mkdir()
     result = run_cli("export", "--model", tmp_path / "nothing", "--out", tmp_path / "out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'nothing'} is not a finished run folder: missing model.keras, "
-        f"preprocessor.joblib, metrics.json"]
+        f"model_card.json, metrics.json"]
     assert not (tmp_path / "out").exists()
 
 

@@ -12,10 +12,10 @@ import subprocess
 import sys
 import time
 
-import keras
 import numpy as np
 import pytest
 
+from recipes import rundir
 from tests.conftest import ROOT
 
 TIMEOUT = 240  # seconds for the whole cluster; TensorFlow start-up dominates on 2 busy cores
@@ -55,7 +55,8 @@ def finish(processes):
 
 
 def weights(out):
-    return keras.saving.load_model(out / "model.keras").get_weights()
+    """The weights of the run's saved model, loaded as `predict` loads it."""
+    return rundir.load(out).model.get_weights()
 
 
 @pytest.mark.slow

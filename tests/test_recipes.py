@@ -2,13 +2,15 @@
 
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import datasets
+from recipes import datasets, rundir
 from recipes.catalog import RECIPES
-from recipes.predict import load_run, predict
+from recipes.data import DataOptions
+from recipes.predict import predict
 from recipes.run import RunOptions, prepare, run
 
 TABULAR = ["iris", "wine", "breast-cancer", "diabetes", "boston-housing", "auto-mpg",
@@ -46,8 +48,9 @@ def test_recipe_learns_beyond_chance_in_three_epochs(runs, name):
 def test_run_writes_every_artifact(runs):
     out, metrics = runs["breast-cancer"]
     for name in ("metrics.json", "history.csv", "accuracy.png", "loss.png", "model.keras",
-                 "preprocessor.joblib", "checkpoint.weights.h5"):
+                 "model_card.json", "checkpoint.weights.h5"):
         assert (out / name).stat().st_size > 0, name
+    assert not [p.name for p in out.iterdir() if p.suffix in rundir.PICKLE_SUFFIXES]
     assert any((out / "logs").rglob("events.out.tfevents.*"))
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test"] == metrics["test"] and saved["recipe"] == "breast-cancer"
@@ -76,16 +79,20 @@ def test_linear_synthetic_recovers_w_and_b(tmp_path):
 
 
 def test_predict_round_trip_gives_the_run_s_predictions(runs, tmp_path):
+    """`predict` on raw rows answers as the training-time pipeline does: the preprocessing
+    fitted on the run's training split encodes the rows, the trained network answers."""
     out, metrics = runs["iris"]
-    model, preprocessor, saved = load_run(out)
-    assert saved["test"] == metrics["test"]
+    finished = rundir.load(out)
+    assert finished.metrics["test"] == metrics["test"]
     rows = datasets.load("iris").features.sample(12, random_state=0)
     rows.to_csv(tmp_path / "new.csv", index=False)
     result = predict(out, tmp_path / "new.csv", tmp_path / "preds.csv")
     written = pd.read_csv(tmp_path / "preds.csv")
     assert list(written.columns) == ["prediction", "probability_setosa",
                                      "probability_versicolor", "probability_virginica"]
-    expected = model.predict(preprocessor.transform(rows), verbose=0)
+    preprocessing = prepare("iris", RunOptions(seed=metrics["seed"])).preprocessing
+    network = next(layer for layer in finished.model.layers if isinstance(layer, keras.Model))
+    expected = network.predict(preprocessing.encode(rows), verbose=0)
     np.testing.assert_allclose(written.iloc[:, 1:].to_numpy(), expected, rtol=1e-5, atol=1e-6)
     assert list(written["prediction"]) == list(result["prediction"])
     assert set(written["prediction"]) <= {"setosa", "versicolor", "virginica"}
@@ -96,8 +103,8 @@ def test_csv_recipe_trains_on_any_file(tmp_path):
     frame.loc[::25, "mpg"] = np.nan  # rows without a target are dropped and counted
     frame.to_csv(tmp_path / "cars.csv", index=False)
     metrics = run("csv", RunOptions(epochs=2, quiet=True, out=tmp_path / "run",
-                                    data=datasets.DataOptions(path=str(tmp_path / "cars.csv"),
-                                                              target="mpg")))
+                                    data=DataOptions(path=str(tmp_path / "cars.csv"),
+                                                     target="mpg")))
     assert metrics["task"] == "regression" and metrics["model"] == "dense_regressor"
     assert metrics["dropped_rows"] == 16
     assert sum(metrics["examples"].values()) == len(frame) - 16

@@ -8,18 +8,20 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from recipes import run, tape, train
+from recipes import callbacks, rundir, run, tape, train
 from recipes.errors import UserError
+from recipes.pipeline import to_dataset
 from tests.conftest import run_cli
 
 
 def trained(prepared, loop, tmp_path, **config):
-    """A model built as `run` builds it, trained by `loop` with `config` overrides."""
-    model = run.build_model(prepared)
-    config = dataclasses.replace(prepared.config, quiet=True, **config)
-    result = run.LOOPS[loop](model, prepared.arrays["train"], prepared.arrays["val"], config,
-                             tmp_path / loop)
-    return model, result
+    """A network built as `run` builds it, trained through `train.train` by `loop` with `run`'s
+    callbacks (writing into tmp_path/LOOP) and `config` overrides."""
+    network = run.build_network(prepared)
+    config = dataclasses.replace(prepared.config, quiet=True, loop=loop, **config)
+    result = train.train(network, prepared.arrays["train"], prepared.arrays["val"], config,
+                         callbacks=callbacks.standard(config, tmp_path / loop))
+    return network, result
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def breast_cancer():
 
 def test_one_step_from_identical_weights_gives_identical_updates(breast_cancer, tmp_path):
     one_step = {"epochs": 1, "batch_size": len(breast_cancer.arrays["train"][0])}
-    start = run.build_model(breast_cancer).get_weights()  # same seed: the models below start here
+    start = run.build_network(breast_cancer).get_weights()  # same seed: the models below start here
     by_fit, _ = trained(breast_cancer, "fit", tmp_path, **one_step)
     by_tape, _ = trained(breast_cancer, "tape", tmp_path, **one_step)
     for before, fitted, taped in zip(start, by_fit.get_weights(), by_tape.get_weights()):
@@ -57,7 +59,7 @@ def test_early_stopping_counts_patience_the_same_way(loop, tmp_path):
     prepared = run.prepare("iris", frozen)
     _, result = trained(prepared, loop, tmp_path, epochs=10, patience=2)
     assert result.epochs_run == 3  # the best epoch, then `patience` epochs without improvement
-    assert (tmp_path / loop / train.CHECKPOINT_FILE).stat().st_size > 0
+    assert (tmp_path / loop / rundir.CHECKPOINT_FILE).stat().st_size > 0
 
 
 def test_each_step_is_traced_once_whatever_the_epochs_and_batch_sizes(monkeypatch, tmp_path):
@@ -77,7 +79,7 @@ def test_each_step_is_traced_once_whatever_the_epochs_and_batch_sizes(monkeypatc
 def test_tape_evaluate_matches_model_evaluate(breast_cancer, tmp_path):
     model, _ = trained(breast_cancer, "tape", tmp_path, epochs=2)
     x, y = breast_cancer.arrays["test"]
-    expected = model.evaluate(train.to_dataset(x, y, 32), return_dict=True, verbose=0)
+    expected = model.evaluate(to_dataset(x, y, 32), return_dict=True, verbose=0)
     measured = tape.evaluate(model, (x, y), breast_cancer.config)
     assert measured.keys() == expected.keys()
     for key, value in expected.items():
@@ -95,9 +97,10 @@ def test_tape_run_writes_the_same_artifacts_as_fit(tmp_path):
     history = pd.read_csv(out / "history.csv")
     assert list(history.columns) == ["epoch", "accuracy", "auc", "loss", "val_accuracy",
                                      "val_auc", "val_loss"]
-    for name in ("accuracy.png", "loss.png", "model.keras", train.CHECKPOINT_FILE):
+    for name in ("accuracy.png", "loss.png", rundir.MODEL_FILE, rundir.CARD_FILE,
+                 rundir.CHECKPOINT_FILE):
         assert (out / name).stat().st_size > 0, name
-    assert any((out / train.LOG_DIR / "validation").glob("events.out.tfevents.*"))
+    assert any((out / rundir.LOG_DIR / "validation").glob("events.out.tfevents.*"))
 
 
 def test_linear_scratch_recovers_w_and_b(tmp_path):

@@ -108,24 +108,24 @@ def test_cross_validation_scores_every_fold_and_keeps_the_better_configuration(t
         assert metrics["test"] == metrics["default"]["test"]
 
 
-def test_trials_free_their_traced_training_steps(tmp_path, monkeypatch):
+def test_trials_free_their_traced_training_steps(tmp_path):
     # Each fit leaves its traced step in TensorFlow's custom-gradient registry (5-9 MB a trial)
     # unless the trial's end releases it: the registry must not grow from trial to trial.
-    from recipes import tune as tuning
+    from recipes import run
+    from recipes.tuning import TuneOptions, tune as tune_recipe
+    from recipes.tuning.tuners import custom_gradients
 
-    sizes, write_trials = [], tuning.write_trials
-
-    def measured(*args):  # called at each trial's end
-        write_trials(*args)
-        sizes.append(len(tuning.custom_gradients()))
-
-    monkeypatch.setattr(tuning, "write_trials", measured)
-    assert tune("--max-trials", 3, "--epochs", 2, "--folds", 2, "--out", tmp_path / "memory") == 0
-    assert len(sizes) == 4 and len(set(sizes)) == 1, sizes  # 3 trials, then the final report
+    sizes = []
+    metrics = tune_recipe("iris", run.RunOptions(epochs=2, out=tmp_path / "memory", quiet=True),
+                          TuneOptions(max_trials=3, folds=2),
+                          after_trial=lambda trial: sizes.append(len(custom_gradients())))
+    assert metrics["tuned"] is True
+    assert len(sizes) == 3 and len(set(sizes)) == 1, sizes
 
 
 def test_folds_partition_train_and_validation_and_refit_the_preprocessing():
-    from recipes import preprocess, run, tune as tuning
+    from recipes import preprocess, run
+    from recipes.tuning.hypermodel import cross_validation
 
     prepared = run.prepare("wine", run.RunOptions(quiet=True))
     splits = prepared.splits
@@ -138,7 +138,7 @@ def test_folds_partition_train_and_validation_and_refit_the_preprocessing():
     for fit, val in folds:
         assert not set(fit.features.index) & set(val.features.index)
         assert set(val.target) == classes  # stratified
-    for split, (fit, _) in zip(tuning.cross_validation(prepared, 4), folds):
+    for split, (fit, _) in zip(cross_validation(prepared, 4), folds):
         x_fit, _ = split.arrays["train"]
         assert abs(x_fit.mean(axis=0)).max() < 1e-5  # standardised on the fold's own rows
         assert len(x_fit) == len(fit)
@@ -151,7 +151,7 @@ def test_a_search_whose_every_trial_diverges_is_one_line(tmp_path, capsys):
     printed = capsys.readouterr()
     assert printed.out == ""  # --quiet: not even Keras' "Invalid loss, terminating training"
     error = printed.err
-    assert "no trial of the search" in error and "the loss diverged" in error
+    assert "no trial of the search" in error and "training diverged in epoch 1" in error
     assert error.count("\n") == 1
     assert set(trials(out)["status"]) == {"FAILED"}
 

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 import zoo
@@ -111,3 +112,55 @@ def test_scratch_dense_replaces_keras_dense_in_a_builder(tmp_path):
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), scratch_model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+def test_tasks_are_found_by_name_and_a_wrong_name_lists_them():
+    assert tuple(zoo.TASKS) == zoo.TASK_NAMES == ("regression", "binary", "multiclass")
+    assert all(zoo.task(name).name == name for name in zoo.TASKS)
+    with pytest.raises(zoo.ZooError, match="unknown task 'ranking'; valid: regression, binary, "
+                                           "multiclass"):
+        zoo.task("ranking")
+
+
+def test_each_task_owns_its_head_headline_and_objective():
+    regression, binary, multiclass = (zoo.task(n) for n in ("regression", "binary", "multiclass"))
+    assert (regression.loss, regression.activation, regression.headline) == ("mse", None, "mae")
+    assert (binary.activation, multiclass.activation) == ("sigmoid", "softmax")
+    assert [regression.objective, binary.objective] == ["val_mae", "val_accuracy"]
+    assert regression.better(1.0, 2.0) and binary.better(0.9, 0.8)
+    assert [t.output_units(["a", "b", "c"]) for t in (regression, binary, multiclass)] == [1, 1, 3]
+    assert [t.answer_name for t in (regression, binary, multiclass)] == [
+        "value", "probabilities", "probabilities"]
+    assert [m.name for m in binary.metrics()] == ["accuracy", "auc"]
+
+
+def test_targets_encode_for_the_loss_and_answers_decode_to_predictions():
+    binary = zoo.task("binary")
+    np.testing.assert_array_equal(binary.encode(["yes", "no"], ["no", "yes"]), [[1], [0]])
+    answers = np.asarray(binary.answer(np.array([[0.2], [0.9]], "float32")))
+    np.testing.assert_allclose(answers, [[0.8, 0.2], [0.1, 0.9]], rtol=1e-6)  # one per class
+    assert list(binary.decode(answers, ["no", "yes"])) == ["no", "yes"]
+    regression = zoo.task("regression")
+    np.testing.assert_array_equal(regression.encode([1.5, 2], []), [[1.5], [2.0]])
+    values = np.asarray(regression.answer(np.array([[3.5]], "float32")))
+    assert values.dtype == np.float32 and list(regression.decode(values, [])) == [3.5]
+
+
+def test_output_bias_starts_at_the_mean_or_the_log_odds():
+    assert zoo.task("regression").output_bias(np.array([[1.0], [3.0]])) == 2.0
+    assert zoo.task("binary").output_bias(np.array([[1.0], [0.0], [0.0], [0.0]])) == \
+        pytest.approx(np.log(1 / 3), abs=1e-6)
+    assert zoo.task("multiclass").output_bias(np.eye(3)) is None
+
+
+@pytest.mark.parametrize("name, target, message", [
+    ("regression", ["a", "b"], "target 'y' is not numeric"),
+    ("binary", ["a", "a"], r"target 'y' has a single class \('a'\)"),
+    ("binary", ["a", "b", "c"], "target 'y' has 3 classes, so it is not binary"),
+])
+def test_a_target_the_task_cannot_learn_says_which_could(name, target, message):
+    with pytest.raises(zoo.ZooError, match=message):
+        zoo.task(name).check_target(pd.Series(target), "y")  # a CSV column, as tables.csv passes

@@ -45,7 +45,8 @@ class Task:
             raise ZooError(f"target {column!r} is not numeric, so it cannot be a regression "
                            f"target; use --task binary or --task multiclass")
         if self.classification and classes < 2:
-            raise ZooError(f"target {column!r} has a single class ({values[0]!r}); need at least 2")
+            raise ZooError(f"target {column!r} has a single class ({values.tolist()[0]!r}); need "
+                           f"at least 2")
         if self.name == "binary" and classes != 2:
             raise ZooError(f"target {column!r} has {classes} classes, so it is not binary; use "
                            f"--task multiclass")
