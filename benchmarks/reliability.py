@@ -5,6 +5,9 @@
 
 1. Bad input: every case of tests/test_bad_inputs.py's table, through the command line in this
    process: the exit code, the one-line message, and whether anything under the inputs changed.
+   Then every case of tests/test_failures.py's table: full disks, failing file systems, an
+   --out that cannot be created, Ctrl-C and SIGTERM, two writers at once, a dead lock holder:
+   the exit code, the one line, what was kept, and whether --resume then finished.
 2. Resume: per loop, a run killed with SIGKILL once its backup holds 2 epochs, then resumed with
    --resume, against an uninterrupted run with the same seed: the largest weight difference, the
    test loss difference, the same history or not. Ablations leave one restored piece out: the
@@ -35,7 +38,8 @@ from recipes import artifacts, callbacks, pipeline, rundir, run, tape, train  # 
 import tensorflow as tf  # noqa: E402  (recipes first: it quiets TensorFlow)
 from tests.conftest import exit_code  # noqa: E402
 from tests.test_bad_inputs import BAD_INPUTS, build_inputs, command_line, snapshot  # noqa: E402
-from tests.test_reliability import RESUMED, kill_after_epoch  # noqa: E402
+from tests.test_failures import FAILURES, Unavailable, as_expected  # noqa: E402
+from tests.test_reliability import RESUMED, stop_after_epoch  # noqa: E402
 
 LOOPS = ("fit", "tape")
 
@@ -62,6 +66,27 @@ def bad_inputs(workdir):
                             and expected.replace("{}", "IN") in message
                             and "Traceback" not in message)})
         print(f"{'ok ' if rows[-1]['ok'] else 'BAD'} {rows[-1]['case']}", flush=True)
+    return rows
+
+
+def failures(workdir, iris_run):
+    """Each case of the failure table staged once, in a folder of its own (W in the report)."""
+    rows = []
+    for number, (case, scenario, code, line) in enumerate(FAILURES):
+        folder = workdir / f"failure-{number}"
+        folder.mkdir()
+        start = time.perf_counter()
+        try:
+            outcome = scenario(folder, iris_run)
+        except Unavailable as why:
+            rows.append({"case": case, "skipped": str(why)})
+            continue
+        rows.append({"case": case, "exit": outcome.exit, "expected_exit": code,
+                     "message": outcome.error.strip().replace(str(folder), "W"),
+                     "kept": outcome.kept, "resumed": outcome.resumed,
+                     "seconds": round(time.perf_counter() - start, 1),
+                     "ok": as_expected(outcome, code, line, folder)})
+        print(f"{'ok ' if rows[-1]['ok'] else 'BAD'} {case}", flush=True)
     return rows
 
 
@@ -140,7 +165,7 @@ def resume_check(loop, ablation, epochs, workdir, reference=None):
         completed(ablation, [*arguments, "--out", reference])
     killed = workdir / f"{loop}-{ablation}-killed"
     resumable = [*arguments, "--resume", "--out", killed]
-    killed_after = kill_after_epoch(command(ablation, resumable), killed, epoch=2)
+    killed_after, _, _ = stop_after_epoch(command(ablation, resumable), killed, epoch=2)
     start = time.perf_counter()
     completed(ablation, resumable)
     row = {"loop": loop, "ablation": ablation, "epochs": epochs, "killed_after_epoch": killed_after,
@@ -221,6 +246,30 @@ def pipeline_cost(epochs):
 # --- the report -------------------------------------------------------------------------------
 
 
+def failures_section(rows):
+    """The failure table's outcomes: one row per case."""
+    staged = [r for r in rows if "skipped" not in r]
+    yes_no = {True: "yes", False: "**no**", None: "n/a"}
+    lines = ["", f"## Failures to write, interrupts, two writers: {sum(r['ok'] for r in staged)} "
+             f"of {len(rows)} cases as required", "",
+             "Staged by `tests/test_failures.py` (a small tmpfs, simulated I/O errors, signals "
+             "sent to a child process once it shows it got that far, two processes at once). "
+             "Each must end with the exit status shown and one line, no traceback; keep what it "
+             "must (the previous run in --out byte for byte; the previous output file; the "
+             "running holder's run) and, where it stopped a run or search that --resume can "
+             "continue, --resume then finishes it. W is the case's folder.", "",
+             "| case | exit | the one line | kept | --resume then finished | |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['case']} | | skipped: {r['skipped']} | | | |")
+            continue
+        lines.append(f"| {r['case']} | {r['exit']} | {r['message'].replace('|', '/')} | "
+                     f"{yes_no[r['kept']]} | {yes_no[r['resumed']]} | "
+                     f"{'✓' if r['ok'] else '✗'} |")
+    return lines
+
+
 def markdown(report):
     cases = report["bad_inputs"]
     lines = ["# Reliability", "",
@@ -233,6 +282,7 @@ def markdown(report):
     lines += [f"| `{c['case']}` | {c['exit']} | {c['message'].replace('|', '/')} | "
               f"{'yes' if c['changed_disk'] else 'no'} | {'✓' if c['ok'] else '✗'} |"
               for c in cases]
+    lines += failures_section(report["failures"])
     lines += ["", "## Resume after SIGKILL", "",
               f"`{' '.join(RESUMED)} --loop LOOP --resume`, killed once its backup held 2 epochs "
               "(or a few more: polled every 10 ms), then the same command again; compared with "
@@ -279,6 +329,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
         report = {"bad_inputs": bad_inputs(workdir), "resume": []}
+        report["failures"] = failures(workdir, workdir / "inputs" / "iris_run")
         for loop in loops:
             reference = None
             for ablation in ablations:

@@ -1,9 +1,13 @@
 """The callbacks every training run shares, for `fit` and the tape loops alike.
 
 `standard` gives a run's set: early stopping on validation loss with the best weights restored, a
-best-only checkpoint, TensorBoard logs, the progress bar, and with --resume a `Backup` of the
-whole training state after every epoch. `train.train` adds the epoch order and the stop at the
-first NaN loss to whatever set it is given.
+best-only checkpoint, TensorBoard logs, the progress bar, with --resume a `Backup` of the whole
+training state after every epoch, and the safe point where a shielded training (a `tune` search)
+stops for Ctrl-C or SIGTERM. `train.train` adds the epoch order and the stop at the first NaN
+loss to whatever set it is given.
+
+Weights are written as one atomic write of a file built in memory (`save_weights`): HDF5 writing
+straight to a disk that fills up reports it from object destructors, and at times crashes.
 
 The backup is Keras' BackupAndRestore made complete and atomic, so the same command run again
 after a crash or `kill -9` continues from the last finished epoch to the weights an uninterrupted
@@ -18,14 +22,16 @@ run reaches. That takes more than BackupAndRestore saves:
 run continues from its epoch but is not bit-identical to an uninterrupted one.)
 """
 
+import io
 import math
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+from keras.src.saving import saving_lib  # for an in-memory .weights.h5 (save_weights)
 
-from recipes import artifacts
+from recipes import artifacts, interrupts
 from recipes.pipeline import TrainResult
 from recipes.rundir import BACKUP_STATE, CHECKPOINT_FILE, LOG_DIR
 
@@ -47,7 +53,38 @@ def standard(config, out, *, checkpoint=True):
         # after early stopping and the checkpoint: it saves their state of the epoch
         *([Backup(out, early_stopping, best)] if config.resumable else []),
         *([] if config.quiet else [EpochProgbar(config.epochs)]),
+        StopOnSignal(),  # last: an epoch's backup is committed before it stops
     ]
+
+
+def save_weights(model, path):
+    """`model.save_weights(path)`, the same .weights.h5 file, built in memory and written in one
+    atomic write: a failure to write is then one OSError, and a kill leaves the old file whole.
+
+    (Keras' `save_weights` takes only a path; this is its body, given an in-memory file.)
+    """
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
+    saving_lib._save_state(model, store, None, "", set())  # weights, assets, path, visited
+    store.close()
+    artifacts.write_bytes(path, buffer.getvalue())
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """A safe point for Ctrl-C and SIGTERM (`interrupts.check`) after every batch and epoch.
+
+    Only a shielded training waits for it: a `tune` search, whose keras-tuner state is written
+    in place; elsewhere a signal stops at once. (The tape loops call no batch hooks: per epoch.)
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        interrupts.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        interrupts.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        interrupts.check()
 
 
 class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
@@ -84,7 +121,7 @@ class EpochProgbar(keras.callbacks.Callback):
 
 
 class Checkpoint(keras.callbacks.ModelCheckpoint):
-    """The best-only weights checkpoint, written to a temporary file renamed into place.
+    """The best-only weights checkpoint, written atomically (`save_weights`).
 
     Keras writes it in place: a run killed mid-write would leave a truncated file where the
     last good checkpoint was.
@@ -95,8 +132,7 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
 
     def _save_model(self, epoch, batch, logs):
         if self._should_save_model(epoch, batch, logs, self.filepath):  # and records the best
-            with artifacts.atomic_path(self.filepath) as tmp:
-                self.model.save_weights(tmp)
+            save_weights(self.model, self.filepath)
 
 
 class Backup(keras.callbacks.BackupAndRestore):
@@ -130,8 +166,7 @@ class Backup(keras.callbacks.BackupAndRestore):
         """Write this epoch's files under new names, then commit by replacing state.json."""
         epoch, stopping = self._current_epoch, self.early_stopping
         weights = f"epoch-{epoch}.weights.h5"
-        with artifacts.atomic_path(self.folder / weights) as tmp:
-            self.model.save_weights(tmp)  # the layers' and the optimizer's variables
+        save_weights(self.model, self.folder / weights)  # the layers' and the optimizer's variables
         best = None
         if stopping.best_weights is not None:
             best = f"best-epoch-{stopping.best_epoch + 1}.npz"

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 import zoo
+from recipes import dates
 from recipes.images import PIXEL_MAX
 
 MISSING_CATEGORY = ""  # how a client sends "no value" for a category
@@ -33,50 +34,98 @@ IMAGE_INPUT = "image"
 class TableEncoder(keras.layers.Layer):
     """Raw columns (a dict of named tensors) -> the float32 matrix the network was trained on.
 
-    `numeric`: [{"name", "median", "mean", "scale"}]; `categorical`: [{"name", "categories",
-    "filler"}], each block in this order.
+    One block per kind of column, in this order, each a list of per-column specs:
+    `numeric` [{"name", "median", "mean", "scale", "indicator"}], `categorical` [{"name",
+    "categories", "filler", "other"}], `dates` [{"name", "format", "median", "origin", "scale",
+    "year_mean", "year_scale"}], `texts` [{"name", "vocabulary", "idf"}]. Every column's width is
+    bounded (MAX_LEVELS categories, DATE_WIDTH date parts, MAX_TOKENS words), so memory is too.
     """
 
-    def __init__(self, numeric, categorical, **kwargs):
+    def __init__(self, numeric, categorical, dates=(), texts=(), **kwargs):
         super().__init__(**kwargs)
-        self.numeric, self.categorical = numeric, categorical
+        self.numeric, self.categorical = list(numeric), list(categorical)
+        self.dates, self.texts = list(dates), list(texts)
         # Slots [unknown, *categories, missing]; `to_columns` maps them onto the encoded columns.
         # (A string comparison would read more directly, but ONNX cannot convert it.)
         self.lookups = [keras.layers.StringLookup(
             vocabulary=[*c["categories"], MISSING_CATEGORY], num_oov_indices=1,
-            output_mode="one_hot", name=f"lookup_{c['name']}") for c in categorical]
-        self.to_columns = [category_matrix(c["categories"], c["filler"]) for c in categorical]
+            output_mode="one_hot", name=f"lookup_{c['name']}") for c in self.categorical]
+        self.to_columns = [category_matrix(c) for c in self.categorical]
+        self.vectorizers = [keras.layers.TextVectorization(
+            vocabulary=c["vocabulary"], idf_weights=c["idf"], output_mode="tf_idf",
+            name=f"words_{c['name']}") for c in self.texts]
 
     def build(self, input_shape):
-        for lookup in self.lookups:
-            lookup.build((None,))
+        for layer in [*self.lookups, *self.vectorizers]:
+            layer.build((None,))
 
     def call(self, inputs):
         blocks = []
         if self.numeric:
-            values = keras.ops.stack([keras.ops.cast(inputs[c["name"]], "float32")
-                                      for c in self.numeric], axis=-1)
-            median, mean, scale = (np.array([c[k] for c in self.numeric], "float32")
-                                   for k in ("median", "mean", "scale"))
-            values = keras.ops.where(keras.ops.isnan(values), median, values)
-            blocks.append((values - mean) / scale)
+            blocks.append(numeric_block(inputs, self.numeric))
         for column, lookup, to_columns in zip(self.categorical, self.lookups, self.to_columns):
             blocks.append(keras.ops.matmul(lookup(inputs[column["name"]]), to_columns))
+        blocks += [dates.features(inputs[column["name"]], column) for column in self.dates]
+        for column, vectorize in zip(self.texts, self.vectorizers):
+            blocks.append(keras.ops.cast(vectorize(inputs[column["name"]]), "float32"))
         return keras.ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
 
     def compute_output_shape(self, input_shape):
-        width = len(self.numeric) + sum(len(c["categories"]) for c in self.categorical)
-        return (None, width)
+        return (None, table_width(self.get_config()))
 
     def get_config(self):
-        return {**super().get_config(), "numeric": self.numeric, "categorical": self.categorical}
+        return {**super().get_config(), "numeric": self.numeric, "categorical": self.categorical,
+                "dates": self.dates, "texts": self.texts}
 
 
-def category_matrix(categories, filler):
-    """0/1 rows mapping the lookup's slots [unknown, *categories, missing] onto one column per
-    category: unknown -> none, missing -> the filler's."""
-    identity = np.eye(len(categories), dtype="float32")
-    return np.vstack([np.zeros_like(identity[:1]), identity, identity[[categories.index(filler)]]])
+def table_width(spec):
+    """Columns of the encoded matrix: what each raw column expands into, summed."""
+    return (sum(1 + bool(c.get("indicator")) + max(len(c.get("edges", ())) - 1, 0)
+                for c in spec["numeric"])
+            + sum(category_matrix(c).shape[1] for c in spec["categorical"])
+            + dates.DATE_WIDTH * len(spec.get("dates", ()))
+            + sum(len(c["vocabulary"]) + 1 for c in spec.get("texts", ())))  # + the OOV slot
+
+
+def numeric_block(inputs, columns):
+    """NaN -> the training median, then (x - mean) / scale; with `indicator`, one more 0/1
+    column saying the value was missing (where training had missing values); with `edges`, the
+    value's piecewise-linear encoding over them (`piecewise_linear`)."""
+    values = keras.ops.stack([keras.ops.cast(inputs[c["name"]], "float32") for c in columns],
+                             axis=-1)
+    median, mean, scale = (np.array([c[k] for c in columns], "float32")
+                           for k in ("median", "mean", "scale"))
+    missing = keras.ops.isnan(values)
+    filled = keras.ops.where(missing, median, values)
+    blocks = [(filled - mean) / scale]
+    flagged = [i for i, c in enumerate(columns) if c.get("indicator")]
+    if flagged:
+        blocks.append(keras.ops.cast(keras.ops.take(missing, flagged, axis=1), "float32"))
+    blocks += [piecewise_linear(filled[:, i], c["edges"]) for i, c in enumerate(columns)
+               if c.get("edges")]
+    return keras.ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
+
+
+def piecewise_linear(values, edges):
+    """Gorishniy et al.'s piecewise-linear encoding (2022): for bins between training quantiles
+    `edges`, how far the value has filled each, from 0 (below it) to 1 (above it). A plain MLP
+    then bends as sharply at each quantile as gradient boosting splits there."""
+    low, high = np.array(edges[:-1], "float32"), np.array(edges[1:], "float32")
+    filled = (values[:, None] - low) / np.maximum(high - low, 1e-12)
+    return keras.ops.clip(filled, 0.0, 1.0)
+
+
+def category_matrix(column):
+    """0/1 rows mapping the lookup's slots [unknown, *categories, missing] onto the encoded
+    columns: one per category, then a "missing" column when `filler` is None (missing is its
+    own level), then an "other" column when `other` (a level outside the MAX_LEVELS most
+    frequent, or never seen). Else missing counts as `filler` and unknown as none."""
+    categories, filler = column["categories"], column.get("filler")
+    width = len(categories) + (filler is None) + bool(column.get("other"))
+    identity = np.eye(width, dtype="float32")
+    unknown = identity[-1:] if column.get("other") else np.zeros((1, width), "float32")
+    missing = identity[[len(categories)]] if filler is None else identity[[categories.index(filler)]]
+    return np.vstack([unknown, identity[:len(categories)], missing])
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -100,20 +149,21 @@ class ImageEncoder(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="recipes")
 class Answer(keras.layers.Layer):
-    """The network's outputs as task `task` serves them: values, or one probability per class."""
+    """The network's outputs as task `task` serves them: values in the target's units (undoing
+    the target `scale` training used, zoo.tasks.Task.fit_scale), or one probability per class."""
 
-    def __init__(self, task, **kwargs):
+    def __init__(self, task, scale=None, **kwargs):
         super().__init__(**kwargs)
-        self.task = task
+        self.task, self.scale = task, scale or {}
 
     def call(self, outputs):
-        return zoo.task(self.task).answer(outputs)
+        return zoo.task(self.task).answer(outputs, self.scale)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 2 if self.task == "binary" else input_shape[-1])
 
     def get_config(self):
-        return {**super().get_config(), "task": self.task}
+        return {**super().get_config(), "task": self.task, "scale": self.scale}
 
 
 def input_names(columns):
@@ -146,17 +196,18 @@ def encoder(spec):
     """The layer that turns raw inputs into the network's features."""
     if spec["kind"] == "image":
         return ImageEncoder(spec["shape"], name="encode")
-    return TableEncoder(spec["numeric"], spec["categorical"], name="encode")
+    return TableEncoder(spec["numeric"], spec["categorical"], spec.get("dates", ()),
+                        spec.get("texts", ()), name="encode")
 
 
-def raw_model(spec, task, network):
+def raw_model(spec, task, network, scale=None):
     """Raw inputs -> the fitted preprocessing -> the trained `network` -> the task's answer.
 
     The network stays one nested layer, in the API (Sequential or functional) it was built with.
     """
     inputs = raw_inputs(spec)
     features = encoder(spec)(inputs)
-    answer = Answer(task, name=zoo.task(task).answer_name)(network(features))
+    answer = Answer(task, scale, name=zoo.task(task).answer_name)(network(features))
     return keras.Model(inputs, answer, name=f"{network.name}_on_raw_inputs")
 
 
@@ -165,19 +216,20 @@ def card_inputs(spec):
     if spec["kind"] == "image":
         return [{"name": IMAGE_INPUT, "dtype": "uint8", "shape": [None, *spec["raw_shape"]],
                  "range": [0, PIXEL_MAX]}]
-    numeric = {c["name"]: c for c in spec["numeric"]}
-    categorical = {c["name"]: c for c in spec["categorical"]}
-    cards = []
-    for column in spec["inputs"]:
-        name = column["name"]
-        card = {"name": name, "column": column["column"], "dtype": column["dtype"],
-                "shape": [None]}
-        if name in numeric:
-            card.update(missing="NaN", missing_becomes=numeric[name]["median"])
-        else:
-            card.update(missing=MISSING_CATEGORY, missing_becomes=categorical[name]["filler"],
-                        categories=categorical[name]["categories"],
-                        unknown_category="all-zero one-hot (as scikit-learn's "
-                                         "handle_unknown='ignore')")
-        cards.append(card)
-    return cards
+    rules = {c["name"]: {"missing": "NaN", "missing_becomes": c["median"]}
+             for c in spec["numeric"]}
+    for c in spec["categorical"]:
+        rules[c["name"]] = {
+            "missing": MISSING_CATEGORY,
+            "missing_becomes": "its own level" if c.get("filler") is None else c["filler"],
+            "categories": c["categories"],
+            "unknown_category": "the 'other' column" if c.get("other") else
+                                "all-zero one-hot (as scikit-learn's handle_unknown='ignore')"}
+    for c in spec.get("dates", ()):
+        rules[c["name"]] = {"format": c["format"], "missing": MISSING_CATEGORY,
+                            "missing_becomes": "the training median date, flagged as missing"}
+    for c in spec.get("texts", ()):
+        rules[c["name"]] = {"missing": MISSING_CATEGORY, "words": len(c["vocabulary"]),
+                            "encoding": "TF-IDF over the training vocabulary"}
+    return [{"name": column["name"], "column": column["column"], "dtype": column["dtype"],
+             "shape": [None], **rules[column["name"]]} for column in spec["inputs"]]

@@ -4,6 +4,8 @@
 how fast, the test metrics, and the baseline fitted on the same split.
 """
 
+from dataclasses import asdict
+
 import numpy as np
 
 import zoo
@@ -19,6 +21,11 @@ def evaluate(prepared, network, result, options):
         test = network.evaluate(to_dataset(*prepared.arrays["test"], prepared.config.batch_size),
                                 return_dict=True, verbose=0)
     task = prepared.task
+    scale = prepared.preprocessing.scale
+    if scale:  # learned in other units: the headline in the target's own, as predict answers
+        x_test, _ = prepared.arrays["test"]
+        values = np.asarray(task.answer(network.predict(x_test, verbose=0), scale))[:, 0]
+        test[task.headline] = task.reference_metric(prepared.splits.test.target, values)
     metrics = {
         "recipe": prepared.recipe.name,
         "dataset": prepared.dataset.name,
@@ -40,14 +47,28 @@ def evaluate(prepared, network, result, options):
         "examples": {part: len(getattr(prepared.splits, part)) for part in ("train", "val", "test")},
         "dropped_rows": prepared.dataset.dropped_rows,
         "classes": prepared.preprocessing.classes,
+        "target_scale": scale,
+        "na_values": list(options.data.na_values),  # predict reads new files with them too
+        "class_weight": prepared.config.class_weight,
         "test": {k: float(v) for k, v in test.items()},
         "baseline": baselines.baseline(task, options.seed, sklearn_view(prepared, "train"),
                                        sklearn_view(prepared, "test")),
         "versions": rundir.versions(),
     }
+    if prepared.dataset.columns:  # a CSV's columns: role, levels, missing, what was done
+        metrics["columns"] = [asdict(column) for column in prepared.dataset.columns]
+    if task.name == "binary":
+        metrics["positive_rate"] = positive_rate(prepared, network)
     if prepared.model_name == "linear_regression":
         metrics["learned"] = learned_linear(network, prepared.preprocessing.spec)
     return metrics
+
+
+def positive_rate(prepared, network):
+    """How often the second class is true on test, and how often the network predicts it."""
+    x_test, y_test = prepared.arrays["test"]
+    predicted = np.asarray(network.predict(x_test, verbose=0))[:, 0] > 0.5
+    return {"test": float(np.mean(y_test)), "predicted": float(np.mean(predicted))}
 
 
 def sklearn_view(prepared, part):

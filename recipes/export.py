@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from recipes import artifacts, rundir
+from recipes import artifacts, lock, rundir
 from recipes.choices import FORMATS
 from recipes.errors import UserError
 
@@ -27,7 +27,9 @@ def export(run_dir, out_dir=None, formats=("savedmodel",), unsafe=False):
     formats = tuple(dict.fromkeys(formats))
     run = rundir.load(run_dir, unsafe)
     check_request(out, formats)
-    with artifacts.atomic_dir(out) as tmp:
+    # One export per folder; a failure to write leaves the previous export as it was.
+    with lock.locked(out, "export"), artifacts.writing("--out", out), \
+            artifacts.atomic_dir(out) as tmp:
         write_saved_model(run.model, run.card, tmp / SAVED_MODEL_DIR)
         shutil.copyfile(run_dir / rundir.MODEL_FILE, tmp / rundir.MODEL_FILE)
         for name in formats:
@@ -53,8 +55,9 @@ def check_request(out, formats):
         raise UserError("--format onnx needs tf2onnx: pip install 'keras-zoo-recipes[export]'")
     # The output folder is replaced whole: only ever replace an earlier export (a run folder
     # holds a model card too, beside its metrics.json).
-    if out.exists() and any(out.iterdir()) and (not (out / rundir.CARD_FILE).is_file()
-                                                or (out / rundir.METRICS_FILE).exists()):
+    occupied = out.exists() and any(p.name != lock.LOCK_FILE for p in out.iterdir())
+    if occupied and (not (out / rundir.CARD_FILE).is_file()
+                     or (out / rundir.METRICS_FILE).exists()):
         raise UserError(f"{out} exists and is not an export folder (no {rundir.CARD_FILE}, or a "
                         f"run's {rundir.METRICS_FILE} beside it); give --out a new or empty "
                         f"folder, or an earlier export to replace")

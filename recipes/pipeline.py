@@ -1,6 +1,6 @@
 """What every training loop shares: its configuration, its result, and its data pipeline.
 
-Every loop (recipes/train.py's `fit`, recipes/tape.py's `tape` and `scratch`) takes a compiled
+Every loop (recipes/train.py's `fit`, recipes/tape.py's `tape`, recipes/scratch.py's) takes a compiled
 model, training and validation arrays and a `TrainConfig`, feeds them through `to_dataset` in the
 order `EpochOrder` draws, and returns a `TrainResult` whose history has the same keys as Keras'
 `History`, so reports and plots never care which loop ran.
@@ -26,6 +26,7 @@ class TrainConfig:
     augment: object = None  # a Keras layer randomising training batches (images.augmentation)
     deterministic: bool = False  # TensorFlow's op determinism (run.build_network turns it on)
     resumable: bool = False  # --resume: back up the training state every epoch (callbacks.Backup)
+    class_weight: dict | None = None  # class index -> loss weight (--class-weight balanced)
 
 
 @dataclass

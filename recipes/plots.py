@@ -54,3 +54,16 @@ def plot_misclassified(images, true, predicted, path, title, limit=36, columns=6
     figure.tight_layout()
     save_figure(figure, path)
     plt.close(figure)
+
+
+def plot_importance(importance, metric, path, title):
+    """How much the test score drops when each raw column's values are shuffled, largest first."""
+    names = sorted(importance, key=importance.get)
+    figure, axes = plt.subplots(figsize=(6, 1 + 0.3 * len(names)))
+    axes.barh(names, [importance[n] for n in names], color="tab:blue")
+    axes.axvline(0, color="gray", linewidth=1)
+    axes.set(title=f"{title}: permutation importance (test)",
+             xlabel=f"{metric} lost when the column is shuffled")
+    axes.grid(alpha=0.3, axis="x")
+    save_figure(figure, path)
+    plt.close(figure)

@@ -4,6 +4,8 @@ Loading goes through recipes/rundir.py: JSON and the .keras model in Keras' safe
 that runs code. No training code is imported here.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -29,10 +31,20 @@ def predict_frame(run, frame):
 
 
 def predict(model_dir, data_path, output=None, unsafe=False):
+    """Predictions for the rows of `data_path`, also written to the CSV file `output` if given:
+    atomically (a stopped or failed write leaves the previous file), never over the input."""
     if output:
-        artifacts.check_writable(output, "--output", folder=False)
+        check_output(output, data_path)
     run = rundir.load(model_dir, unsafe)
-    result = predict_frame(run, tables.read_csv(data_path))
+    result = predict_frame(run, tables.read_csv(data_path, run.card.get("na_values", ())))
     if output:
-        artifacts.write_csv(output, result)
+        with artifacts.writing("--output", output):
+            artifacts.write_csv(output, result)
     return result
+
+
+def check_output(output, data_path):
+    artifacts.check_writable(output, "--output", folder=False)
+    if os.path.exists(output) and os.path.exists(data_path) and os.path.samefile(output, data_path):
+        raise UserError(f"--output {output} is the --data file: the predictions would replace the "
+                        f"rows they come from; choose another --output")

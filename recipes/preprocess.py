@@ -6,8 +6,9 @@ its classes. The spec becomes Keras layers (recipes/encoding.py) inside the mode
 `encode` runs those very layers, so what the network trains on is what it is served.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import keras
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
@@ -15,10 +16,12 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import zoo
-from recipes import datasets, encoding, tables
+from recipes import dates, datasets, encoding, tables
 from recipes.errors import UserError
 
 ENCODE_BATCH = 8192  # rows encoded per call: bounded memory for large tables and image sets
+MAX_LEVELS = 64  # one-hot columns a categorical column may take, "other" included
+MAX_TOKENS = 256  # words a text column's TF-IDF encoding keeps
 
 
 @dataclass
@@ -90,14 +93,15 @@ class Preprocessing:
     task: str
     classes: list  # class names, sorted; [] for regression
     spec: dict  # recipes.encoding's layers are built from it
+    scale: dict = field(default_factory=dict)  # how regression targets are learned (Task.fit_scale)
+    options: dict = field(default_factory=dict)  # what `fit` was asked: folds refit with them
 
     @property
     def input_shape(self):
         """The network's input: the encoded width of a table, or (height, width, channels)."""
         if self.spec["kind"] == "image":
             return tuple(self.spec["shape"])
-        return (len(self.spec["numeric"]) + sum(len(c["categories"])
-                                                for c in self.spec["categorical"]),)
+        return (encoding.table_width(self.spec),)
 
     @property
     def num_outputs(self):
@@ -120,13 +124,15 @@ class Preprocessing:
 
     def encode_target(self, target):
         try:
-            return zoo.task(self.task).encode(target, self.classes)
+            return zoo.task(self.task).encode(target, self.classes, self.scale)
         except zoo.ZooError as error:
             raise UserError(str(error)) from None
 
 
-def fit(dataset, train):
-    """The `Preprocessing` learned from the `train` Part of `dataset` only."""
+def fit(dataset, train, target_transform="none", bins=0):
+    """The `Preprocessing` learned from the `train` Part of `dataset` only; regression targets
+    learned as `target_transform` says (zoo.tasks.Task.fit_scale), numbers with more than `bins`
+    levels also encoded piecewise-linearly over `bins` quantile bins (0: not)."""
     task = zoo.task(dataset.task)
     classes = sorted(np.unique(np.asarray(train.target).astype(str)).tolist()) \
         if task.classification else []
@@ -138,47 +144,108 @@ def fit(dataset, train):
                             f"shape {images.shape}")
         spec = {"kind": "image", "raw_shape": list(images.shape[1:]), "shape": list(shape)}
     else:
-        spec = table_spec(train.features)
-    return Preprocessing(dataset.task, classes, spec)
+        roles = {c.name: c for c in dataset.columns} if dataset.columns else None
+        spec = table_spec(train.features, roles, bins)
+    try:
+        scale = task.fit_scale(train.target, target_transform)
+    except zoo.ZooError as error:
+        raise UserError(str(error)) from None
+    return Preprocessing(dataset.task, classes, spec, scale,
+                         {"target_transform": scale.get("transform", "none"), "bins": bins})
 
 
-def table_spec(features):
-    """Numbers: median-imputed, standardised. Categories: most-frequent-imputed, one-hot."""
+def table_spec(features, roles=None, bins=0):
+    """What each raw column becomes, learned from the training rows `features`.
+
+    `roles`: column -> data.Column role and date format (the csv loader's, recipes/columns.py);
+    without them numbers are numeric and everything else categorical. Numbers: median-imputed,
+    standardised, plus a missing flag where training had missing values. Categories: one-hot
+    over at most MAX_LEVELS levels. Dates: recipes/dates.py's parts. Text: TF-IDF over at most
+    MAX_TOKENS words.
+    """
     names = encoding.input_names(features.columns)
-    numeric_columns = list(features.select_dtypes(include="number").columns)
-    categorical_columns = [c for c in features.columns if c not in numeric_columns]
+    role = {c: roles[str(c)].role if roles else
+            "numeric" if pd.api.types.is_numeric_dtype(features[c]) else "categorical"
+            for c in features.columns}
     inputs = [{"column": str(c), "name": names[c],
-               "dtype": "float32" if c in numeric_columns else "string"} for c in features.columns]
-    numeric, categorical = [], []
-    if numeric_columns:
-        values = numbers(features, numeric_columns)
-        medians = SimpleImputer(strategy="median").fit(values).statistics_
-        # scale_, not the standard deviation: scikit-learn scales a constant column by 1
-        scaler = StandardScaler().fit(np.where(np.isnan(values), medians, values))
-        numeric = [{"name": names[c], "median": float(m), "mean": float(mean), "scale": float(s)}
-                   for c, m, mean, s in zip(numeric_columns, medians, scaler.mean_, scaler.scale_)]
-    for column in categorical_columns:
-        values = categories(features[column])
-        present = values[values != encoding.MISSING_CATEGORY]
-        if present.empty:
-            raise UserError(f"column {column!r} has no values in the training split")
-        counts = present.astype(str).value_counts()
-        filler = min(counts.index[counts == counts.max()])  # ties: the first, as SimpleImputer
-        categorical.append({"name": names[column], "categories": sorted(counts.index),
-                            "filler": filler})
-    return {"kind": "table", "inputs": inputs, "numeric": numeric, "categorical": categorical}
+               "dtype": "float32" if role[c] == "numeric" else "string"} for c in features.columns]
+    by_role = {r: [c for c in features.columns if role[c] == r] for r in set(role.values())}
+    spec = {"kind": "table", "inputs": inputs,
+            "numeric": numeric_spec(features, by_role.get("numeric", []), names, bins),
+            "categorical": [category_spec(features[c], names[c])
+                            for c in by_role.get("categorical", [])],
+            "dates": [], "texts": [text_spec(features[c], names[c])
+                                    for c in by_role.get("text", [])]}
+    for column in by_role.get("date", []):
+        fitted = dates.fit(features[column], roles[str(column)].date_format)
+        if fitted is None:
+            raise UserError(f"date column {column!r} has no readable dates in the training split")
+        spec["dates"].append({"name": names[column], **fitted})
+    return spec
+
+
+def numeric_spec(features, columns, names, bins=0):
+    if not columns:
+        return []
+    values = numbers(features, columns)
+    medians = SimpleImputer(strategy="median", keep_empty_features=True).fit(values).statistics_
+    # scale_, not the standard deviation: scikit-learn scales a constant column by 1
+    scaler = StandardScaler().fit(np.where(np.isnan(values), medians, values))
+    missing = np.isnan(values).any(axis=0)
+    specs = [{"name": names[c], "median": float(m), "mean": float(mean), "scale": float(s),
+              "indicator": bool(flag)}
+             for c, m, mean, s, flag in zip(columns, medians, scaler.mean_, scaler.scale_, missing)]
+    for spec, column in zip(specs, values.T):
+        edges = quantile_edges(column[~np.isnan(column)], bins)
+        if edges:
+            spec["edges"] = edges
+    return specs
+
+
+def quantile_edges(values, bins):
+    """Up to `bins` + 1 distinct training quantiles, for the piecewise-linear encoding of a
+    column with more than `bins` levels; [] for fewer (its levels are few enough as they are)."""
+    if bins < 2 or len(np.unique(values)) <= bins:
+        return []
+    return [float(e) for e in np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))]
+
+
+def category_spec(column, name):
+    """The levels one-hot encodes: all of them, or the MAX_LEVELS - 1 most frequent and an
+    "other" column for the rest (and for levels never seen). Missing is its own level where
+    training had missing values; elsewhere a missing value counts as the most frequent level."""
+    values = categories(column)
+    present = values[values != encoding.MISSING_CATEGORY]
+    if present.empty:
+        raise UserError(f"column {column.name!r} has no values in the training split")
+    counts = present.value_counts()
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
+    other = len(counts) > MAX_LEVELS
+    kept = sorted(counts.index[:MAX_LEVELS - 1] if other else counts.index)
+    filler = None if len(present) < len(values) else counts.index[0]  # ties: the first by name
+    return {"name": name, "categories": kept, "filler": filler, "other": other}
+
+
+def text_spec(column, name):
+    """The training split's MAX_TOKENS most frequent words and their inverse document
+    frequencies, as Keras' TextVectorization computes them."""
+    texts = categories(column).to_numpy(dtype=object)
+    vectorizer = keras.layers.TextVectorization(max_tokens=MAX_TOKENS + 1, output_mode="multi_hot")
+    vectorizer.adapt(texts)
+    vocabulary = [w for w in vectorizer.get_vocabulary() if w != "[UNK]"]
+    if not vocabulary:
+        raise UserError(f"text column {column.name!r} has no words in the training split")
+    documents = np.asarray(vectorizer(texts))[:, 1:].sum(axis=0)
+    idf = np.log(1 + len(texts) / (1 + documents))
+    return {"name": name, "vocabulary": vocabulary, "idf": [float(v) for v in idf]}
 
 
 def numbers(features, columns):
-    """The columns as float64, NaN for missing; text in a number column is a `UserError`."""
+    """The columns as float64, NaN for missing, numbers written as text read by the csv loader's
+    rule (tables.as_numbers); a column of text is a `UserError`."""
     out = np.empty((len(features), len(columns)))
     for i, column in enumerate(columns):
-        values = pd.to_numeric(features[column], errors="coerce")
-        not_numbers = features[column][values.isna() & features[column].notna()]
-        if len(not_numbers):
-            raise UserError(f"column {column!r} should hold numbers but holds "
-                            f"{not_numbers.iloc[0]!r} (row {not_numbers.index[0]})")
-        out[:, i] = values.to_numpy(dtype="float64")
+        out[:, i] = tables.as_numbers(features[column], column).to_numpy()
     return out
 
 
@@ -192,8 +259,7 @@ def table_feed(features, spec):
     missing = [c["column"] for c in spec["inputs"] if c["column"] not in map(str, features.columns)]
     if missing:
         raise UserError(f"missing feature column(s): {', '.join(missing)}; the model needs: "
-                        f"{', '.join(c['column'] for c in spec['inputs'])}"
-                        f"{tables.delimiter_hint(features)}")
+                        f"{', '.join(c['column'] for c in spec['inputs'])}")
     by_name = {str(c): c for c in features.columns}
     feed = {}
     for column in spec["inputs"]:

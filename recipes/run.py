@@ -17,10 +17,10 @@ import pandas as pd
 import tensorflow as tf
 
 import zoo
-from recipes import (artifacts, callbacks, datasets, devices, encoding, evaluate, export, images,
-                     plots, preprocess, rundir, train)
-from recipes.catalog import MODEL_FOR_TASK, RECIPES
-from recipes.choices import LOOPS
+from recipes import (artifacts, callbacks, columns, datasets, devices, encoding, evaluate, export,
+                     images, importance, plots, preprocess, rundir, train)
+from recipes.catalog import MODEL_FOR_TASK, RECIPES, table_batch_size
+from recipes.choices import LOOPS, SCRATCH_MODELS
 from recipes.data import DataOptions
 from recipes.errors import UserError
 from recipes.pipeline import TrainConfig
@@ -34,7 +34,7 @@ class RunOptions:
     batch_size: int | None = None
     seed: int = 0
     api: str = "functional"
-    loop: str | None = None  # None: the recipe's (fit; scratch for linear-scratch)
+    loop: str | None = None  # None: the recipe's (fit; scratch for linear- and softmax-scratch)
     model: str | None = None
     hyperparameters: dict = field(default_factory=dict)  # --set NAME=VALUE, over the recipe's
     data: DataOptions = DataOptions()
@@ -47,6 +47,8 @@ class RunOptions:
     deterministic: bool = False  # TensorFlow's op determinism: bit-identical reruns on CPU
     resume: bool = False  # back up every epoch; continue the run interrupted in OUT, if any
     overwrite: bool = False  # replace a different run (or write beside other files) in OUT
+    target_transform: str | None = None  # none|standard|log|auto (zoo.tasks); None: the recipe's
+    class_weight: str | None = None  # "balanced": weigh each class's loss by its rarity
 
 
 @dataclass
@@ -91,15 +93,21 @@ def prepare(name, options):
     check_options(options)
     entry = recipe(name)
     dataset = datasets.load(entry.dataset, options.data)
+    if dataset.columns and not options.quiet:  # what each CSV column was taken for
+        print(columns.render(dataset.columns))
     splits = preprocess.split(dataset, seed=options.seed)
-    preprocessing, arrays = fit_preprocessing(dataset, splits.train, {
-        "train": splits.train, "val": splits.val, "test": splits.test})
-    recipe_model = MODEL_FOR_TASK[dataset.task] if entry.model == "auto" else entry.model
+    preprocessing, arrays = fit_preprocessing(
+        dataset, splits.train, {"train": splits.train, "val": splits.val, "test": splits.test},
+        target_transform=options.target_transform or entry.target_transform,
+        bins=entry.numeric_bins)
+    recipe_model, task_defaults = MODEL_FOR_TASK[dataset.task] if entry.model == "auto" else \
+        (entry.model, {})
     model_name = options.model or recipe_model
     if dataset.task not in zoo.entry(model_name).tasks:
         raise UserError(f"model {model_name!r} does not do {dataset.task}; models that do: "
                         f"{', '.join(zoo.names(dataset.task))}")
-    defaults = entry.hyperparameters if model_name == recipe_model else {}  # tuned for that model
+    # tuned for that model
+    defaults = {**entry.hyperparameters, **task_defaults} if model_name == recipe_model else {}
     hyperparameters = {**defaults, **checked_kinds(model_name, options.hyperparameters),
                        "api": options.api}
     augment = entry.augment if options.augment is None else options.augment
@@ -109,18 +117,28 @@ def prepare(name, options):
     if loop == "fit" and devices.multi_worker():
         raise UserError("Keras 3's model.fit cannot train across workers (TF_CONFIG is set; "
                         "keras-team/keras#20585); use --loop tape")
-    if loop == "scratch" and model_name != "linear_regression":
-        raise UserError(f"--loop scratch trains linear_regression only, not {model_name!r}; "
-                        f"use --loop fit or --loop tape")
+    if loop == "scratch" and model_name not in SCRATCH_MODELS:
+        raise UserError(f"--loop scratch trains {' and '.join(SCRATCH_MODELS)} only, not "
+                        f"{model_name!r}; use --loop fit or --loop tape")
     if loop == "scratch" and options.resume:
         raise UserError("--resume does not apply to --loop scratch (its w and b live outside the "
                         "model, and it trains in seconds); run it again without --resume")
+    if options.class_weight and loop != "fit":
+        raise UserError(f"--class-weight weighs model.fit's loss: use --loop fit, not {loop}")
+    class_weight = None
+    if options.class_weight:
+        try:
+            class_weight = zoo.task(dataset.task).balanced_weights(arrays["train"][1])
+        except zoo.ZooError as error:
+            raise UserError(str(error)) from None
     config = TrainConfig(epochs=options.epochs or entry.epochs,
-                         batch_size=options.batch_size or entry.batch_size,
+                         batch_size=options.batch_size or entry.batch_size
+                         or table_batch_size(len(splits.train)),
                          patience=entry.patience, seed=options.seed, quiet=options.quiet,
                          loop=loop, mixed_precision=options.mixed_precision, jit=options.jit,
                          deterministic=options.deterministic, resumable=options.resume,
-                         augment=images.augmentation(options.seed) if augment else None)
+                         augment=images.augmentation(options.seed) if augment else None,
+                         class_weight=class_weight)
     if entry.anneal and model_name == recipe_model:
         # Cosine-decay the step size over the whole run, however many epochs --epochs asks for.
         steps_per_epoch = -(-len(arrays["train"][0]) // config.batch_size)
@@ -129,10 +147,10 @@ def prepare(name, options):
                     config)
 
 
-def fit_preprocessing(dataset, train_part, parts):
-    """The preprocessing fitted on `train_part` only, and `parts` (name -> preprocess.Part)
-    encoded by it as the network's (x, y) arrays."""
-    preprocessing = preprocess.fit(dataset, train_part)
+def fit_preprocessing(dataset, train_part, parts, **fit_options):
+    """The preprocessing fitted on `train_part` only (`fit_options`: preprocess.fit's), and
+    `parts` (name -> preprocess.Part) encoded by it as the network's (x, y) arrays."""
+    preprocessing = preprocess.fit(dataset, train_part, **fit_options)
     return preprocessing, {name: (preprocessing.encode(part.features),
                                   preprocessing.encode_target(part.target))
                            for name, part in parts.items()}
@@ -220,7 +238,8 @@ def run_request(prepared, options):
                "hyperparameters": prepared.hyperparameters, "seed": options.seed,
                "loop": config.loop, "epochs": config.epochs, "batch_size": config.batch_size,
                "data": asdict(options.data), "augment": config.augment is not None, "jit": options.jit,
-               "mixed_precision": options.mixed_precision, "deterministic": options.deterministic}
+               "mixed_precision": options.mixed_precision, "deterministic": options.deterministic,
+               "class_weight": options.class_weight}
     return json.loads(json.dumps(request, default=str))
 
 
@@ -232,9 +251,17 @@ def write_run(out, prepared, network, result, metrics):
     title = f"{prepared.recipe.name} ({metrics['model']}, {metrics['loop']})"
     for metric in (prepared.task.headline, "loss"):
         plots.plot_history(result.history, metric, out / f"{metric}.png", title)
-    model = encoding.raw_model(prepared.preprocessing.spec, prepared.dataset.task, network)
+    model = encoding.raw_model(prepared.preprocessing.spec, prepared.dataset.task, network,
+                               prepared.preprocessing.scale)
     if datasets.is_images(prepared.dataset):
         plot_test_errors(out, prepared, model, title)
+    else:  # which raw columns the model uses: into metrics.json and importance.png
+        test = prepared.splits.test
+        metrics["importance"] = importance.permutation_importance(
+            model, prepared.preprocessing, prepared.task, test.features, test.target,
+            seed=prepared.config.seed)
+        plots.plot_importance(metrics["importance"], prepared.task.headline,
+                              out / rundir.IMPORTANCE_FILE, title)
     with artifacts.atomic_path(out / rundir.MODEL_FILE) as tmp:
         model.save(tmp)
     artifacts.write_json(out / rundir.CARD_FILE, rundir.model_card(

@@ -1,10 +1,14 @@
-"""The run folder: its file names, what a finished run holds, which folder a run may take,
-staging and promotion, and loading a finished run without running anyone's code.
+"""The run folder: its file names, what a finished run holds, which folder a run may take, its
+lock, staging and promotion, and loading a finished run without running anyone's code.
 
 A run never trains or writes straight into its `--out` folder. It trains in OUT/.staging/,
 writes its artifacts there, and only once all of them exist moves them into OUT, one rename
-each, metrics.json last: its presence marks a finished run. A run that is refused, diverges or
-is killed therefore leaves the previous run's files as they were.
+each, metrics.json last: its presence marks a finished run. A promotion that fails midway puts
+every file back. A run that is refused, diverges, fails to write or is stopped therefore leaves
+the previous run's files as they were, and its staging folder only when that holds an epoch to
+resume from (--resume); it says so in one line.
+
+One writer per folder: a run holds OUT's lock (recipes/lock.py) from its check to its promotion.
 
 Which folder a run may take (`check_out`): a new or empty one; one holding a run of the same
 recipe, data set, task and model, which it replaces (so `run NAME` and `run all` can simply be
@@ -33,7 +37,7 @@ import pandas as pd
 import sklearn
 import tensorflow as tf
 
-from recipes import artifacts, encoding
+from recipes import artifacts, encoding, interrupts, lock
 from recipes.errors import Diverged, UserError
 
 RUNS_DIR = Path("reports/runs")
@@ -46,16 +50,18 @@ LOG_DIR = "logs"  # TensorBoard's
 EXPORT_DIR = "export"  # recipes/export.py's default output folder, inside the run folder
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 MISCLASSIFIED_FILE = "misclassified.png"
+IMPORTANCE_FILE = "importance.png"  # tables: permutation importance of each raw column
 # Everything a run may write into its folder, metrics.json last (it marks a finished run). A new
 # run replaces all of them: an export it does not redo belonged to the model it replaces.
 RUN_ENTRIES = (MODEL_FILE, CARD_FILE, HISTORY_FILE, "loss.png", "accuracy.png", "mae.png",
-               CONFUSION_MATRIX_FILE, MISCLASSIFIED_FILE, CHECKPOINT_FILE, LOG_DIR, EXPORT_DIR,
+               CONFUSION_MATRIX_FILE, MISCLASSIFIED_FILE, IMPORTANCE_FILE, CHECKPOINT_FILE,
+               LOG_DIR, EXPORT_DIR,
                METRICS_FILE)
 STAGING_DIR = ".staging"  # inside --out: the run in progress, or the one that was killed
 REQUEST_FILE = "request.json"  # what the staged run was asked to do, for --resume to compare
 SEARCH_FILE = "search.json"  # what a search was asked to do: marks a `tune` folder
 BACKUP_STATE = ("backup", "state.json")  # callbacks.Backup's commit inside the staging folder
-IDENTITY = ("recipe", "dataset", "task", "model", "tuned")  # what makes two runs "the same run"
+IDENTITY = ("recipe", "dataset", "task", "model", "tuned", "tuner")  # what makes two runs "the same run"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")  # never written here; never opened
 
 
@@ -131,51 +137,98 @@ def describe(run):
 
 
 @contextlib.contextmanager
-def staged(out, request, *, resume, overwrite, entries):
-    """Check `out` (`check_out`), then yield the staging folder to train in and write to; once
-    the block succeeds, `promote` the staged run into `out`.
+def staged(out, request, *, resume, overwrite, entries, command="run"):
+    """Lock `out` for `command` and check it (`check_out`), then yield the staging folder to
+    train in and write to; once the block succeeds, `promote` the staged run into `out`.
 
-    `entries`: every file or folder a run may write, the finished-run marker last. A diverged
-    run leaves no trace; a killed one leaves the staging folder for --resume.
+    `entries`: every file or folder a run may write, the finished-run marker last. A run that
+    stops (an error, a failed write, Ctrl-C or SIGTERM) leaves `out` as it was, and its staging
+    folder only if that holds a finished epoch for --resume (not after a divergence, which
+    resuming would repeat); a failed write or a signal then says so in one line.
     """
     out = Path(out)
-    continuing = check_out(out, request, resume=resume, overwrite=overwrite, marker=entries[-1])
-    staging = out / STAGING_DIR
-    created = next((p for p in reversed([staging, *staging.parents]) if not p.exists()), None)
-    if not continuing and staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True, exist_ok=True)
-    artifacts.write_json(staging / REQUEST_FILE, request)
-    try:
-        yield staging
-    except Diverged:  # resuming would diverge again: nothing worth keeping
-        shutil.rmtree(created or staging)
-        raise
-    promote(staging, out, entries)
+    with lock.locked(out, command):
+        continuing = check_out(out, request, resume=resume, overwrite=overwrite,
+                               marker=entries[-1])
+        staging = out / STAGING_DIR
+        promoted = False
+        try:
+            if not continuing and staging.exists():
+                shutil.rmtree(staging)
+            staging.mkdir(exist_ok=True)
+            artifacts.write_json(staging / REQUEST_FILE, request)
+            yield staging
+            with interrupts.shielded():  # a signal meanwhile is raised once all is promoted
+                promote(staging, out, entries)
+                promoted = True
+        except BaseException as error:
+            if promoted:
+                raise interrupts.Interrupted.of(error).saying(
+                    f"interrupted; the run had just been written to {out}") from None
+            state = None if isinstance(error, Diverged) else resumable(staging)
+            if state is None:
+                with interrupts.shielded():
+                    shutil.rmtree(staging, ignore_errors=True)
+            report = stopped(error, out, state, resume)
+            if report is None:
+                raise
+            raise report from None
+
+
+def resumable(staging):
+    """The backup state of the staging folder's last finished epoch, or None."""
+    return artifacts.read_json(staging.joinpath(*BACKUP_STATE))
+
+
+def stopped(error, out, state, resume):
+    """The one line that a run stopped by a failed write or a signal ends with, saying what it
+    kept (`state`: the backup of its last finished epoch, or None); None for other errors."""
+    failure = artifacts.write_failure(error)
+    interrupted = isinstance(error, KeyboardInterrupt)
+    if not interrupted and failure is None:
+        return None
+    if state is None:
+        kept = f"nothing was kept and {out} is as it was" + (
+            "" if resume else " (--resume keeps every finished epoch)")
+    elif state["stopped"] or state["epoch"] >= state["epochs"]:
+        kept = "its training had ended and is kept: run the same command with --resume to finish"
+    elif interrupted:
+        return interrupts.Interrupted.of(error).saying(
+            f"interrupted in epoch {state['epoch'] + 1}; run the same command with --resume to "
+            f"continue")
+    else:
+        kept = (f"epoch {state['epoch']} is kept: run the same command with --resume to "
+                f"continue")
+    if interrupted:
+        return interrupts.Interrupted.of(error).saying(f"interrupted; {kept}")
+    return UserError(f"{artifacts.cannot_write('--out', out, failure)}; {kept}")
 
 
 def promote(staging, out, entries):
-    """Move the staged run into `out`, each entry replaced by one rename (a folder: moved aside,
-    replaced, then deleted), and drop entries of an earlier run that this one did not write
-    (an old export, say, of the model being replaced). The marker goes first and comes back
-    last, so a kill midway leaves a folder that no one mistakes for a finished run."""
+    """Move the staged run into `out`: every entry of the earlier run aside (the marker first),
+    the staged ones in, the marker last, each one rename; then drop the earlier run's (an old
+    export, say, of the model being replaced). If a rename fails, the ones done are undone, so
+    a folder is never left half promoted, and no one mistakes one for a finished run."""
     *others, marker = entries
     staged = [p.name for p in sorted(staging.iterdir())
               if p.name not in (marker, REQUEST_FILE, BACKUP_STATE[0]) and not p.name.startswith(".")]
-    (out / marker).unlink(missing_ok=True)
     trash = Path(tempfile.mkdtemp(dir=staging, prefix=".replaced."))
-    for name in dict.fromkeys([*staged, *others]):
-        target = out / name
-        if target.is_dir():  # a folder cannot be renamed onto
-            os.replace(target, trash / name)
-        if name in staged:
-            os.replace(staging / name, target)
-        elif target.exists():  # an earlier run's file that this run did not write
-            target.unlink()
-    os.replace(staging / marker, out / marker)
-    shutil.rmtree(staging)
-
-
+    earlier = [name for name in dict.fromkeys([marker, *staged, *others])
+               if os.path.lexists(out / name)]
+    moves = [*((out / n, trash / n) for n in earlier), *((staging / n, out / n) for n in staged),
+             (staging / marker, out / marker)]
+    done = []
+    try:
+        for source, target in moves:
+            os.replace(source, target)
+            done.append((source, target))
+    except BaseException:
+        for source, target in reversed(done):
+            with contextlib.suppress(OSError):  # put back all that can be
+                os.replace(target, source)
+        raise
+    staging.joinpath(*BACKUP_STATE).unlink(missing_ok=True)  # first: it marks a resumable run
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 # --- a finished run ----------------------------------------------------------------------------
@@ -244,8 +297,8 @@ def keras_file(path, unsafe):
 
 def unreadable(path, error):
     """One line: the file, the first line of what went wrong, and the way out."""
-    reason = (str(error).strip() or type(error).__name__).splitlines()[0]
-    return f"cannot load {path} ({reason}); is it truncated? run the recipe again to rewrite it"
+    return (f"cannot load {path} ({artifacts.reason(error)}); is it truncated? run the recipe "
+            f"again to rewrite it")
 
 
 def check_same_run(run_dir, model, card, metrics):
@@ -273,6 +326,8 @@ def model_card(metrics, spec, classes, answer_name):
                      **({"columns": classes} if classes else {})}],
         "classes": classes,
         "test_metrics": metrics["test"],
+        **({"columns": metrics["columns"]} if metrics.get("columns") else {}),
+        "na_values": metrics.get("na_values", []),  # what reads as missing, beyond the defaults
         "files": {"keras": MODEL_FILE},
         "versions": metrics["versions"],
     }

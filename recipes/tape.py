@@ -1,17 +1,17 @@
 """Training with `tf.GradientTape`: the work of `model.fit` written out, one compiled step each.
 
-Two loops live here. Both are driven epoch by epoch by `fit`'s own callbacks (early stopping with
-the best weights restored, the best-only checkpoint, TensorBoard, the progress bar) and return a
-`pipeline.TrainResult` with Keras' History keys, so artifacts and reports never tell them apart.
+`fit` trains a compiled zoo model: the model's loss plus its regularization losses, its own
+optimizer, copies of its `keras.metrics`. Each step is a `tf.function` that runs the replica step
+through `strategy.run` on a distributed dataset, with the loss scaled to the global batch. One
+code path therefore serves one CPU, one GPU, several GPUs (`MirroredStrategy`) and several
+machines (`MultiWorkerMirroredStrategy`, where Keras 3's `model.fit` fails:
+keras-team/keras#20585).
 
-- `fit` trains a compiled zoo model: the model's loss plus its regularization losses, its own
-  optimizer, copies of its `keras.metrics`. Each step is a `tf.function` that runs the replica
-  step through `strategy.run` on a distributed dataset, with the loss scaled to the global batch.
-  One code path therefore serves one CPU, one GPU, several GPUs (`MirroredStrategy`) and several
-  machines (`MultiWorkerMirroredStrategy`, where Keras 3's `model.fit` fails:
-  keras-team/keras#20585).
-- `scratch` is linear regression from scratch as in Dive into Deep Learning (3.4): w and b as
-  `tf.Variable`s, the squared loss, and minibatch SGD written out as `w.assign_sub(lr * grad)`.
+It is driven epoch by epoch by `fit`'s own callbacks (early stopping with the best weights
+restored, the best-only checkpoint, TensorBoard, the progress bar) and returns a
+`pipeline.TrainResult` with Keras' History keys, so artifacts and reports never tell it from
+`fit`. `run_epochs` and the batch and step helpers also drive the from-scratch loops
+(recipes/scratch.py).
 """
 
 import math
@@ -94,6 +94,8 @@ def distributed_steps(model, strategy, metrics):
     """The train and test steps, each running one global batch on every replica; XLA-compiled
     exactly when `fit` would be (`model.jit_compile`)."""
     loss_fn = keras.losses.get(model.loss)
+    if isinstance(loss_fn, keras.losses.Loss):  # e.g. label smoothing: its unreduced `call`
+        loss_fn = loss_fn.call
     optimizer = model.optimizer
 
     def forward(x, y, training):
@@ -178,61 +180,3 @@ def run_epochs(model, callbacks, epochs, initial_epoch, *, examples, train_epoch
             break
     callbacks.on_train_end()
     return TrainResult.from_history(history.history, examples, time.perf_counter() - start)
-
-
-# --- Dive into Deep Learning 3.4: linear regression from scratch ----------------------------
-
-
-def linreg(x, w, b):
-    return tf.matmul(x, w) + b
-
-
-def squared_loss(y_hat, y):
-    """Without the book's 1/2: the history then shows the mean squared error, as `fit` does."""
-    return (y_hat - tf.reshape(y, tf.shape(y_hat))) ** 2
-
-
-def sgd(params, grads, lr, batch_size):
-    """Minibatch SGD: the gradients are of the summed loss, hence the division."""
-    for param, grad in zip(params, grads):
-        param.assign_sub(lr * grad / batch_size)
-
-
-def scratch(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
-    """Fit y = Xw + b by hand: w ~ N(0, 0.01), b = 0, the model's learning rate applied by hand.
-
-    `model` is a `linear_regression`: its `linear` layer receives w and b after every epoch, so
-    the callbacks (early stopping, checkpoint), the evaluation and the saved model see them.
-    """
-    x, _ = train_arrays
-    w = tf.Variable(tf.random.normal((x.shape[1], 1), mean=0.0, stddev=0.01), name="w")
-    b = tf.Variable(tf.zeros(1), name="b")
-    lr = float(model.optimizer.learning_rate.numpy())
-    one_device = tf.distribute.get_strategy()  # the default strategy: this loop is not distributed
-    train_data = batches(one_device, train_arrays, config, epoch_order(callbacks))
-    val_data = batches(one_device, val_arrays, config)
-    metrics = metrics_like(model)
-
-    def sgd_step(features, labels):
-        with tf.GradientTape() as tape:
-            y_hat = linreg(features, w, b)
-            loss = squared_loss(y_hat, labels)
-        batch_size = tf.cast(tf.shape(features)[0], "float32")
-        sgd([w, b], tape.gradient(loss, [w, b]), lr, batch_size)
-        update(metrics, labels, y_hat, loss)
-
-    def test_step(features, labels):
-        y_hat = linreg(features, w, b)
-        update(metrics, labels, y_hat, squared_loss(y_hat, labels))
-
-    train_step = compiled_step(sgd_step, one_device, model.jit_compile)
-    val_step = compiled_step(test_step, one_device, model.jit_compile)
-
-    def train_epoch():
-        logs = run_epoch(train_step, train_data, metrics)
-        model.get_layer("linear").set_weights([w.numpy(), b.numpy()])
-        return logs
-
-    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(x),
-                      train_epoch=train_epoch,
-                      val_epoch=lambda: run_epoch(val_step, val_data, metrics))

@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from recipes import choices, tape
+from recipes import choices, scratch, tape
 from recipes.callbacks import TerminateOnNaN
 from recipes.errors import Diverged
 from recipes.pipeline import EpochOrder, TrainResult, to_dataset
@@ -31,13 +31,13 @@ def fit(network, train_arrays, val_arrays, config, callbacks, epochs, initial_ep
     start = time.perf_counter()
     history = network.fit(train_data, validation_data=val_data, epochs=epochs,
                           initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
-                          verbose=0)  # `order` shuffles
+                          class_weight=config.class_weight, verbose=0)  # `order` shuffles
     return TrainResult.from_history(history.history, len(train_arrays[0]),
                                     time.perf_counter() - start)
 
 
 # Each loop(network, train, val, config, callbacks, epochs, initial_epoch) -> TrainResult.
-LOOPS = {"fit": fit, "tape": tape.fit, "scratch": tape.scratch}
+LOOPS = {"fit": fit, "tape": tape.fit, "scratch": scratch.fit}
 assert tuple(LOOPS) == choices.LOOPS
 
 

@@ -47,20 +47,17 @@ def csv_files(folder):
         "one_class": GOOD.assign(label="yes"),
         "four_classes": GOOD.assign(label=["p", "q", "r", "s"] * 5),
         "nan_target": GOOD.assign(label=np.nan),
-        "mixed_feature": GOOD.assign(x=[1, 2, 3, 4, "?"] + [5] * 15),
-        "mixed_target": GOOD.assign(label=[1.5, 2.5, "unknown"] + [3.5] * 17),
+        "only_id": GOOD[["label"]].assign(ticket=[f"T{i}" for i in range(20)]),
         "target_only": GOOD[["label"]],
         "rows_missing_kind": GOOD.drop(columns=["kind", "label"]),
     }
     for name, frame in frames.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
-    GOOD.to_csv(folder / "semicolons.csv", sep=";", index=False)
     (folder / "empty.csv").write_text("")
     (folder / "header_only.csv").write_text("x,kind,label\n")
     (folder / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe" * 20)
     (folder / "ragged.csv").write_text("x,kind,label\n1,a,yes\n2,b,no,extra\n3,a,yes\n")
     iris = pd.read_csv(io.StringIO(IRIS_ROWS))
-    iris.to_csv(folder / "iris_semicolons.csv", sep=";", index=False)
     iris.head(0).to_csv(folder / "iris_header_only.csv", index=False)
     iris.assign(**{"petal width (cm)": ["wide", 0.2]}).to_csv(folder / "iris_text.csv", index=False)
     iris.to_csv(folder / "iris_rows.csv", index=False)
@@ -245,7 +242,6 @@ BAD_INPUTS = [  # (arguments, words the one-line message must contain); {} is th
     ("run csv --data {}/ragged.csv --target label", "Expected 3 fields in line 3, saw 4"),
     ("run csv --data {}/good.csv --target price",
      "column 'price' not found in {}/good.csv; columns: x, kind, label"),
-    ("run csv --data {}/semicolons.csv --target label", "looks ';'-separated"),
     ("run csv --data {}/good.csv --target label --task classify", "invalid choice: 'classify'"),
     # CSV contents
     ("run csv --data {}/one_class.csv --target label", "has a single class ('yes')"),
@@ -254,13 +250,17 @@ BAD_INPUTS = [  # (arguments, words the one-line message must contain); {} is th
     ("run csv --data {}/four_classes.csv --target label --task binary",
      "has 4 classes, so it is not binary"),
     ("run csv --data {}/nan_target.csv --target label", "target column 'label' in"),
-    ("run csv --data {}/mixed_feature.csv --target label",
-     "column 'x' in {}/mixed_feature.csv mixes numbers and text ('?' on line 6)"),
-    ("run csv --data {}/mixed_target.csv --target label",
-     "column 'label' in {}/mixed_target.csv mixes numbers and text ('unknown' on line 4)"),
+    ("run csv --data {}/only_id.csv --target label",
+     "{}/only_id.csv has no feature column to learn from: ticket: dropped: unique per row"),
+    ("run csv --data {}/good.csv --target label --ignore price",
+     "--ignore 'price': no such feature column; columns: x, kind"),
+    ("run csv --data {}/good.csv --target label --numeric kind",
+     "column 'kind' should hold numbers but holds 'a' (row 1)"),
+    ("run csv --data {}/good.csv --target label --date kind",
+     "--date 'kind': its values (such as 'a') are not dates in one of these formats: %Y-%m-%d"),
+    ("run csv --data {}/good.csv --target label --numeric x --categorical x",
+     "column 'x' is given two roles: --categorical and --numeric"),
     ("run csv --data {}/target_only.csv --target label", "no feature columns besides the target"),
-    ("predict --model {}/iris_run --data {}/iris_semicolons.csv",
-     "the file looks ';'-separated"),
     ("predict --model {}/iris_run --data {}/iris_header_only.csv", "has a header but no rows"),
     ("predict --model {}/iris_run --data {}/iris_text.csv",
      "column 'petal width (cm)' should hold numbers but holds 'wide'"),
@@ -322,6 +322,37 @@ BAD_INPUTS = [  # (arguments, words the one-line message must contain); {} is th
     ("run iris --epochs 3 --set optimizer=sgd --set learning_rate=1e10 --out {}/earlier",
      "training diverged in epoch 1: the loss became nan; the learning rate (1e+10) is likely "
      "too high: try --set learning_rate=1e+09"),
+    # outputs that cannot be created, or whose writing would destroy something
+    ("run iris --out {}/" + "x" * 300, "File name too long"),
+    ("run iris --out /proc/recipes-run", "cannot write --out /proc/recipes-run: "),
+    ("tune iris --max-trials 1 --out /proc/recipes-search", "cannot write --out /proc/recipes-"),
+    ("export --model {}/iris_run --out /proc/recipes-export", "cannot write --out /proc/recipes-"),
+    ("predict --model {}/iris_run --data {}/iris_rows.csv --output {}/iris_rows.csv",
+     "--output {}/iris_rows.csv is the --data file: the predictions would replace the rows"),
+    ("predict --model {}/iris_run --data {}/iris_rows.csv --output /dev/null",
+     "cannot write --output /dev/null: it is not a regular file"),
+    # grid: bad grids, refused before anything is trained or written
+    ("grid iris --cv 3 --quiet --out {}/new_grid", "the following arguments are required: --param"),
+    ("grid iris --param units=4,8 --quiet --out {}/new_grid",
+     "--param units: multiclass_classifier has no parameter units; valid: hidden_units"),
+    ("grid iris --param dropout= --quiet --out {}/new_grid",
+     "--param dropout: no values; give at least one, as --param dropout=V1,V2,..."),
+    ("grid iris --param dropout=0,high --quiet --out {}/new_grid",
+     "--param dropout='high': dropout takes a number, like its default 0.2"),
+    ("grid iris --param hidden_units=8,16 --quiet --out {}/new_grid",
+     "--param hidden_units=8: hidden_units takes a tuple, like its default (32,)"),
+    ("grid iris --param dropout=0,2 --quiet --out {}/new_grid", "dropout must be in [0, 1)"),
+    ("grid iris --param epochs=0,5 --quiet --out {}/new_grid",
+     "--param epochs=0: epochs takes whole numbers of at least 1"),
+    ("grid iris --param dropout=0 --param dropout=0.2 --quiet --out {}/new_grid",
+     "--param dropout is given 2 times"),
+    ("grid iris --param dropout=0 --cv 1 --quiet --out {}/new_grid",
+     "--cv must be at least 2 folds, got 1"),
+    ("grid iris --param dropout=0 --cv 500 --quiet --out {}/new_grid",
+     "cannot make 500 folds of iris"),
+    ("grid iris --param dropout=0 --quiet --out {}/wine_run", "holds another run"),
+    ("run iris --loop scratch", "--loop scratch trains linear_regression and softmax_regression "
+                                "only, not 'multiclass_classifier'"),
 ]
 
 # Also run as a user runs them, each in a new process: the loading cases (nothing in this

@@ -138,11 +138,17 @@ def test_preprocessing_imputes_scales_and_one_hot_encodes():
     features = pd.DataFrame({"n": [1.0, np.nan, 3.0, 5.0], "c": ["u", "v", None, "u"]})
     prep = fitted(features, pd.Series(["no", "yes", "no", "yes"]), "binary")
     x = prep.encode(features)
-    assert prep.input_shape == (3,) and x.shape == (4, 3) and x.dtype == np.float32
+    assert prep.input_shape == (5,) and x.shape == (4, 5) and x.dtype == np.float32
     assert prep.spec["numeric"][0]["median"] == 3.0  # NaN becomes the median
     np.testing.assert_allclose(x[:, 0].mean(), 0, atol=1e-6)  # median-imputed, standardised
     np.testing.assert_allclose(x[:, 0].std(), 1, atol=1e-6)
-    np.testing.assert_array_equal(x[:, 1:], [[1, 0], [0, 1], [1, 0], [1, 0]])  # None -> "u"
+    np.testing.assert_array_equal(x[:, 1], [0, 1, 0, 0])  # training had a missing n: a flag
+    # Training had a missing c too: missing is its own level, beside "u" and "v".
+    np.testing.assert_array_equal(x[:, 2:], [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]])
+    complete = fitted(features.fillna({"n": 2.0, "c": "v"}), pd.Series(list("abab")), "binary")
+    assert complete.input_shape == (3,)  # no missing values in training: no flag, no level
+    missing = complete.encode(pd.DataFrame({"n": [np.nan], "c": [None]}))
+    np.testing.assert_array_equal(missing[0, 1:], [1, 0])  # missing c -> the most frequent "u"
     assert prep.classes == ["no", "yes"] and prep.num_outputs == 1
     np.testing.assert_array_equal(prep.encode_target(["yes", "no"]), [[1], [0]])
     answers = np.array([[0.1, 0.9], [0.8, 0.2]])  # the raw-input model's: one column per class

@@ -1,6 +1,8 @@
-"""Reliability: a run replaces only what it may; a checkpoint write is atomic; a killed run
-resumes to the weights of an uninterrupted one; the same seed gives bit-identical results.
+"""Reliability: a run replaces only what it may; a checkpoint write is atomic; a run killed
+(SIGKILL) or stopped (SIGTERM) resumes to the weights of an uninterrupted one, and a lock left
+by kill -9 is taken over; the same seed gives bit-identical results.
 
+Full disks, failing file systems, Ctrl-C and SIGTERM, two writers: tests/test_failures.py.
 Bad input of every kind (a run that diverges over an earlier one included) is one line, exit 2
 and no change on disk: tests/test_bad_inputs.py.
 """
@@ -11,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,9 +20,10 @@ import keras
 import numpy as np
 import pytest
 
-from recipes import artifacts, callbacks, rundir, run, train
+from recipes import callbacks, lock, rundir, run, train
 from recipes.cli import main
 from tests.conftest import ROOT, exit_code, run_cli
+from tests.test_failures import backed_up, finish, recipes, start, wait_for
 
 # --- what may be replaced, and how --------------------------------------------------------------
 
@@ -52,8 +54,8 @@ def test_overwrite_replaces_another_run_and_drops_its_leftovers(iris_run, tmp_pa
     assert main(["run", "iris", "--epochs", "1", "--quiet", "--overwrite", "--out", str(out)]) == 0
     assert metrics(out)["recipe"] == "iris"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["accuracy.png", "checkpoint.weights.h5", "history.csv", "logs", "loss.png",
-         "metrics.json", "model.keras", "model_card.json"])
+        ["accuracy.png", "checkpoint.weights.h5", "history.csv", rundir.IMPORTANCE_FILE, "logs",
+         "loss.png", "metrics.json", "model.keras", "model_card.json"])
     assert set(p.name for p in out.iterdir()) <= set(rundir.RUN_ENTRIES)
 
 
@@ -63,16 +65,34 @@ def test_an_interrupted_checkpoint_write_leaves_the_previous_checkpoint(tmp_path
     checkpoint.set_model(model)
     checkpoint.on_epoch_end(0, {"val_loss": 1.0})
     saved = (tmp_path / rundir.CHECKPOINT_FILE).read_bytes()
+    write_bytes = Path.write_bytes
 
-    def killed_midway(path, **_kwargs):
-        Path(path).write_bytes(b"half a file")
+    def killed_midway(path, data):
+        write_bytes(path, data[: len(data) // 2])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(model, "save_weights", killed_midway)
+    monkeypatch.setattr(Path, "write_bytes", killed_midway)
     with pytest.raises(KeyboardInterrupt):
         checkpoint.on_epoch_end(1, {"val_loss": 0.5})
     assert (tmp_path / rundir.CHECKPOINT_FILE).read_bytes() == saved
     assert [p.name for p in tmp_path.iterdir()] == [rundir.CHECKPOINT_FILE]
+
+
+def test_the_checkpoint_is_the_file_keras_writes(tmp_path):
+    """Built in memory (callbacks.save_weights), it holds what `save_weights` would, and loads."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((4, 2)), np.ones((4, 3)), verbose=0)
+    callbacks.save_weights(model, tmp_path / "ours.weights.h5")
+    model.save_weights(tmp_path / "keras.weights.h5")
+    for name in ("ours", "keras"):
+        copy = keras.models.clone_model(model)
+        copy.compile("adam", "mse")
+        copy.optimizer.build(copy.trainable_variables)
+        copy.load_weights(tmp_path / f"{name}.weights.h5")
+        for a, b in zip(model.variables + model.optimizer.variables,
+                        copy.variables + copy.optimizer.variables):
+            np.testing.assert_array_equal(a, b)
 
 
 # --- resume ------------------------------------------------------------------------------------
@@ -132,31 +152,34 @@ def test_the_same_seed_gives_bit_identical_results(loop, uninterrupted):
         np.testing.assert_array_equal(a, b)
 
 
-def kill_after_epoch(command, out, epoch):
-    """Start `command` (a `run --resume --out OUT`); SIGKILL it once its backup holds `epoch`
-    epochs. Returns the epochs the backup holds."""
-    state = out / rundir.STAGING_DIR / callbacks.BACKUP_DIR / callbacks.STATE_FILE
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while artifacts.read_json(state) is None or artifacts.read_json(state)["epoch"] < epoch:
-        assert process.poll() is None and time.monotonic() < deadline, "ended before the kill"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    return artifacts.read_json(state)["epoch"]
+def stop_after_epoch(command, out, epoch, sig=signal.SIGKILL):
+    """Start `command` (a `run --resume --out OUT`); send it `sig` once its backup holds
+    `epoch` epochs. Returns the epochs the backup then holds, the exit status and stderr."""
+    process = start(command)
+    wait_for(lambda: backed_up(out) >= epoch, process, f"epoch {epoch}")
+    process.send_signal(sig)
+    code, error = finish(process)
+    return backed_up(out), code, error
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loop", ["fit", "tape"])
-def test_a_killed_run_resumes_to_the_uninterrupted_weights(loop, uninterrupted, tmp_path):
+@pytest.mark.parametrize("loop, sig", [("fit", signal.SIGKILL), ("tape", signal.SIGKILL),
+                                       ("fit", signal.SIGTERM)])
+def test_a_killed_run_resumes_to_the_uninterrupted_weights(loop, sig, uninterrupted, tmp_path,
+                                                           capsys):
     out = tmp_path / "killed"
     arguments = [*RESUMED, "--loop", loop, "--resume", "--out", str(out)]
-    killed_after = kill_after_epoch([sys.executable, "-m", "recipes", *arguments], out, epoch=2)
+    killed_after, code, error = stop_after_epoch(recipes(*arguments), out, epoch=2, sig=sig)
     assert 2 <= killed_after < 12
     assert not (out / "metrics.json").exists()
+    if sig == signal.SIGTERM:  # stopped at once, saying how to go on; its lock released
+        assert (code, error) == (143, f"interrupted in epoch {killed_after + 1}; run the same "
+                                      f"command with --resume to continue\n")
     forgot_resume = [a for a in arguments[:-3] if a != "--deterministic"]  # (process-wide)
     assert exit_code([*forgot_resume, "--out", str(out)]) == 2
+    # kill -9 leaves the lock file: the next process takes it over, with a note
+    took_over = f"note: taking over {out} from `run` (PID "
+    assert (took_over in capsys.readouterr().err) == (sig == signal.SIGKILL)
 
     resumed = run_cli(*[a for a in arguments if a != "--quiet"])
     assert resumed.returncode == 0, resumed.stderr
@@ -168,3 +191,4 @@ def test_a_killed_run_resumes_to_the_uninterrupted_weights(loop, uninterrupted, 
     for a, b in zip(weights(out), weights(reference)):
         np.testing.assert_array_equal(a, b)
     assert not (out / rundir.STAGING_DIR).exists()
+    assert not (out / lock.LOCK_FILE).exists()

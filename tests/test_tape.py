@@ -112,7 +112,7 @@ def test_linear_scratch_recovers_w_and_b(tmp_path):
 
 
 def test_scratch_loop_on_another_model_is_a_user_error():
-    with pytest.raises(UserError, match="--loop scratch trains linear_regression only"):
+    with pytest.raises(UserError, match="--loop scratch trains linear_regression and softmax_regression only"):
         run.prepare("iris", run.RunOptions(loop="scratch"))
 
 

@@ -59,19 +59,33 @@ def assemble(input_shape, layer_list, *, api, name):
     return keras.Model(inputs, outputs, name=name)
 
 
-def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3):
-    """Compile with the task's loss and metrics (zoo/tasks.py) and the named optimizer.
+def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3, loss=None,
+                weight_decay=0.0):
+    """Compile with the task's loss (or `loss`) and metrics (zoo/tasks.py) and the named
+    optimizer, with decoupled `weight_decay` when > 0.
 
     `learning_rate` is a number or a `keras.optimizers.schedules.LearningRateSchedule`.
     """
     choose(optimizer, OPTIMIZERS, "optimizer")
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         positive(learning_rate, "learning_rate")
+    if weight_decay < 0:
+        raise ZooError(f"weight_decay must be >= 0, got {weight_decay}")
+    config = {"learning_rate": learning_rate, **({"weight_decay": weight_decay} if weight_decay
+                                                   else {})}
     model.compile(
-        optimizer=keras.optimizers.get(
-            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
-        ),
-        loss=task_named(task).loss,
+        optimizer=keras.optimizers.get({"class_name": optimizer, "config": config}),
+        loss=loss or task_named(task).loss,
         metrics=task_named(task).metrics(),
     )
     return model
+
+
+def learning_rate_schedule(learning_rate, decay_steps):
+    """A constant step size, or a cosine decay to 1% of it over `decay_steps` optimizer steps."""
+    positive(learning_rate, "learning_rate")
+    if decay_steps < 0:
+        raise ZooError(f"decay_steps must be >= 0 (0: constant learning rate), got {decay_steps}")
+    if not decay_steps:
+        return learning_rate
+    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)

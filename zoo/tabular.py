@@ -6,7 +6,8 @@ small tables) and comes with a keras-tuner search space beside it.
 
 import keras
 
-from zoo.common import assemble, compile_for, dense_layer, fraction, positive
+from zoo.common import (assemble, choose, compile_for, dense_layer, fraction,
+                         learning_rate_schedule, positive)
 from zoo.registry import ZooError, register
 
 
@@ -39,33 +40,50 @@ def mlp_layers(hidden_units, *, activation, dropout, l2, dense):
     return layers
 
 
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
 def _mlp(task, head_units, head_activation, input_shape, *, name, hidden_units, activation,
-         dropout, l2, api, optimizer, learning_rate, dense, output_bias=0.0):
+         dropout, l2, api, optimizer, learning_rate, dense, output_bias=0.0, loss=None,
+         weight_decay=0.0, decay_steps=0):
     layers = mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)
     layers.append(dense_layer(head_units, dense=dense, activation=head_activation, l2=l2,
                               bias=output_bias, name="output"))
     model = assemble(input_shape, layers, api=api, name=name)
-    return compile_for(model, task, optimizer=optimizer, learning_rate=learning_rate)
+    return compile_for(model, task, optimizer=optimizer, loss=loss, weight_decay=weight_decay,
+                       learning_rate=learning_rate_schedule(learning_rate, decay_steps))
+
+
+def smoothed(loss_class, label_smoothing):
+    """The task's cross-entropy, with labels pulled `label_smoothing` towards uniform: a
+    classifier that stops short of certainty generalises better on noisy tables."""
+    fraction(label_smoothing, "label_smoothing")
+    return loss_class(label_smoothing=label_smoothing) if label_smoothing else None
 
 
 @register(tasks=("regression",), space=mlp_space)
 def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activation="relu",
                     dropout=0.0, l2=0.0, api="functional", optimizer="adam",
-                    learning_rate=1e-3, dense="keras", output_bias=0.0):
-    """Linear output, mean squared error loss, mean absolute error metric.
+                    learning_rate=1e-3, dense="keras", output_bias=0.0, loss="mse",
+                    weight_decay=0.0, decay_steps=0):
+    """Linear output, mean absolute error metric; `loss` "mse", "mae" (what MAE is judged by:
+    the median's loss) or "huber".
 
-    `output_bias`: start the output at the training targets' mean.
+    `output_bias`: start the output at the training targets' mean. `weight_decay`: decoupled
+    (AdamW-style) weight decay; `decay_steps` > 0: cosine-decay the learning rate over them.
     """
     return _mlp("regression", num_outputs, None, input_shape, name="dense_regressor",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
-                output_bias=output_bias)
+                output_bias=output_bias, loss=choose(loss, REGRESSION_LOSSES, "loss"),
+                weight_decay=weight_decay, decay_steps=decay_steps)
 
 
 @register(tasks=("binary",), space=mlp_space)
 def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation="relu",
                       dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
-                      learning_rate=1e-3, dense="keras", output_bias=0.0):
+                      learning_rate=1e-3, dense="keras", output_bias=0.0, label_smoothing=0.0,
+                      weight_decay=0.0, decay_steps=0):
     """One sigmoid unit, binary cross-entropy, accuracy and AUC.
 
     `output_bias`: start at the training classes' log-odds, log(positives / negatives).
@@ -75,14 +93,18 @@ def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation
     return _mlp("binary", 1, "sigmoid", input_shape, name="binary_classifier",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
-                output_bias=output_bias)
+                output_bias=output_bias, weight_decay=weight_decay, decay_steps=decay_steps,
+                loss=smoothed(keras.losses.BinaryCrossentropy, label_smoothing))
 
 
 @register(tasks=("multiclass",), space=mlp_space)
 def multiclass_classifier(input_shape, num_outputs, hidden_units=(32,), activation="relu",
                           dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
-                          learning_rate=1e-3, dense="keras"):
+                          learning_rate=1e-3, dense="keras", label_smoothing=0.0,
+                          weight_decay=0.0, decay_steps=0):
     """Softmax over `num_outputs` classes, categorical cross-entropy on one-hot labels."""
     return _mlp("multiclass", num_outputs, "softmax", input_shape, name="multiclass_classifier",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
-                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense)
+                api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
+                weight_decay=weight_decay, decay_steps=decay_steps,
+                loss=smoothed(keras.losses.CategoricalCrossentropy, label_smoothing))

@@ -18,6 +18,9 @@ from sklearn.metrics import accuracy_score, mean_absolute_error
 from zoo.registry import TASK_NAMES, ZooError
 
 
+TARGET_TRANSFORMS = ("auto", "none", "standard", "log")  # how regression targets are learned
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -55,11 +58,36 @@ class Task:
         """Units of the output layer: one value, one sigmoid, or one softmax unit per class."""
         return len(classes) if self.name == "multiclass" else 1
 
-    def encode(self, target, classes):
-        """Targets as the float32 array the loss takes: values (n, 1), or one-hot class labels
-        (binary: one 0/1 column for the second class)."""
+    def fit_scale(self, target, transform):
+        """How regression values are learned: as they are ("none"), standardised ("standard"),
+        or as standardised log(1 + y) ("log", for right-skewed positive targets such as prices).
+        "auto" picks "log" when log(1 + y) is markedly less skewed, else "standard". Returns
+        {"transform", "mean", "scale"}, or {} for "none" and for classification."""
+        if transform not in TARGET_TRANSFORMS:
+            raise ZooError(f"unknown target transform {transform!r}; valid: "
+                           f"{', '.join(TARGET_TRANSFORMS)}")
+        if self.classification or transform == "none":
+            return {}
+        values = np.asarray(target, dtype="float64")
+        if transform == "auto":
+            transform = "log" if values.min() >= 0 and skew(values) > 1 and \
+                abs(skew(np.log1p(values))) < skew(values) / 2 else "standard"
+        if transform == "log" and values.min() <= -1:
+            raise ZooError(f"a log target transform needs values above -1; the target's least is "
+                           f"{values.min():g}")
+        learned = np.log1p(values) if transform == "log" else values
+        return {"transform": transform, "mean": float(learned.mean()),
+                "scale": float(learned.std() or 1.0)}
+
+    def encode(self, target, classes, scale=None):
+        """Targets as the float32 array the loss takes: values (n, 1), transformed by `scale`
+        (`fit_scale`), or one-hot class labels (binary: one 0/1 column for the second class)."""
         values = np.asarray(target)
         if not self.classification:
+            values = values.astype("float64")
+            if scale:
+                learned = np.log1p(values) if scale["transform"] == "log" else values
+                values = (learned - scale["mean"]) / scale["scale"]
             return values.astype("float32").reshape(-1, 1)
         labels = values.astype(str)
         unseen = sorted(set(labels) - set(classes))
@@ -71,6 +99,15 @@ class Task:
             return index.astype("float32").reshape(-1, 1)
         return np.eye(len(classes), dtype="float32")[index]
 
+    def balanced_weights(self, encoded):
+        """Class index -> n / (classes x its count), from encoded training targets: each class
+        then weighs as much in the loss as the others together, however rare it is."""
+        if not self.classification:
+            raise ZooError("--class-weight applies to classifiers; this target is a regression one")
+        index = encoded[:, 0].astype(int) if encoded.shape[1] == 1 else encoded.argmax(axis=1)
+        counts = np.bincount(index, minlength=max(2, encoded.shape[1]))
+        return {i: round(len(index) / (len(counts) * c), 6) for i, c in enumerate(counts) if c}
+
     def output_bias(self, encoded):
         """Where the output layer starts: the training targets' mean, or the positives' log-odds,
         so the first epochs don't merely learn where the data sits. None: no single number fits."""
@@ -81,12 +118,16 @@ class Task:
             return round(float(np.log(positives / (1 - positives))), 6)
         return None
 
-    def answer(self, outputs):
-        """The network's outputs as served: values, or probabilities with one column per class
-        (binary: the sigmoid as two). float32 even from a mixed-precision network."""
+    def answer(self, outputs, scale=None):
+        """The network's outputs as served: values in the target's own units (undoing `scale`),
+        or probabilities with one column per class (binary: the sigmoid as two). float32 even
+        from a mixed-precision network."""
         outputs = keras.ops.cast(outputs, "float32")
         if self.name == "binary":
             return keras.ops.concatenate([1 - outputs, outputs], axis=-1)
+        if scale:
+            outputs = outputs * scale["scale"] + scale["mean"]
+            return keras.ops.expm1(outputs) if scale["transform"] == "log" else outputs
         return outputs
 
     def decode(self, answers, classes):
@@ -97,6 +138,13 @@ class Task:
     def better(self, a, b):
         """Whether headline score `a` beats `b`."""
         return a < b if self.direction == "min" else a > b
+
+
+def skew(values):
+    """Sample skewness: how far the values' tail reaches right (> 0) or left (< 0)."""
+    centred = values - values.mean()
+    spread = centred.std()
+    return float(np.mean(centred ** 3) / spread ** 3) if spread else 0.0
 
 
 TASKS = {task.name: task for task in (

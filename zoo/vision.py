@@ -11,7 +11,8 @@ takes images, as it flattens first.
 
 import keras
 
-from zoo.common import assemble, choose, compile_for, dense_layer, positive
+from zoo.common import (assemble, choose, compile_for, dense_layer, learning_rate_schedule,
+                         positive)
 from zoo.registry import ZooError, register
 from zoo.tabular import mlp_layers
 
@@ -57,16 +58,6 @@ def check_images(input_shape, kernel_sizes, padding, name):
     if side < 1:
         raise ZooError(f"{name}: {input_shape[0]}x{input_shape[1]} images are too small for its "
                        f"conv blocks with padding={padding!r}; padding='same' takes 4x4 and up")
-
-
-def learning_rate_schedule(learning_rate, decay_steps):
-    """A constant step size, or a cosine decay to 1% of it over `decay_steps` optimizer steps."""
-    positive(learning_rate, "learning_rate")
-    if decay_steps < 0:
-        raise ZooError(f"decay_steps must be >= 0 (0: constant learning rate), got {decay_steps}")
-    if not decay_steps:
-        return learning_rate
-    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
 
 
 @register(tasks=("multiclass",), space=mnist_cnn_space)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import keras_tuner
 
-from recipes import artifacts, evaluate, export, run, rundir
+from recipes import artifacts, evaluate, export, interrupts, lock, run, rundir
 from recipes.choices import TUNERS
 from recipes.errors import UserError
 from recipes.tuning import report, select, tuners
@@ -61,7 +61,45 @@ def tune(name, options, tune_options, *, after_trial=None):
     A worker in distributed mode only runs trials and returns {"worker": id, "trials_run": [...]}.
     `after_trial(trial)`, when given, is called at the end of each trial this process runs, once
     trials.csv holds it (benchmarks/tuning.py clocks the search with it).
+
+    One search per folder: the search holds OUT's lock; the workers of a distributed search
+    share the chief's folder, as keras-tuner intends. Stopped by Ctrl-C or SIGTERM (or a failed
+    write), it says in one line which trial --resume will run again.
     """
+    out = Path(options.out or TUNING_DIR / name)
+    if tuners.distributed_role() == "worker":
+        return search_and_retrain(name, options, tune_options, out, after_trial)
+    with lock.locked(out, "tune"):
+        try:
+            return search_and_retrain(name, options, tune_options, out, after_trial)
+        except BaseException as error:
+            report = stopped(error, out)
+            if report is None:
+                raise
+            raise report from None
+
+
+def stopped(error, out):
+    """The one line that a search stopped by a signal or a failed write ends with, naming the
+    trial it left unfinished (keras-tuner's saved state); None for other errors."""
+    failure = artifacts.write_failure(error)
+    if not isinstance(error, KeyboardInterrupt) and failure is None:
+        return None
+    if not (out / rundir.SEARCH_FILE).is_file():  # stopped before the search began
+        return interrupts.Interrupted.of(error) if failure is None else UserError(
+            artifacts.cannot_write("--out", out, failure))
+    state = artifacts.read_json(out / tuners.SEARCH_DIR / "oracle.json") or {}
+    running = ", ".join(sorted(state.get("ongoing_trials", {}).values()))
+    if failure is None:
+        where = f" in trial {running}" if running else ""
+        return interrupts.Interrupted.of(error).saying(
+            f"interrupted{where}; run the same command with --resume to continue")
+    again = f" (trial {running} runs again)" if running else ""
+    return UserError(f"{artifacts.cannot_write('--out', out, failure)}; the search so far is "
+                     f"kept: run the same command with --resume to continue{again}")
+
+
+def search_and_retrain(name, options, tune_options, out, after_trial):
     check_tune_options(tune_options)
     role = tuners.distributed_role()
     # --resume here continues the search; trials and final fits never resume a run's epochs.
@@ -72,7 +110,6 @@ def tune(name, options, tune_options, *, after_trial=None):
     splits = [prepared] if tune_options.folds == 1 else cross_validation(prepared, tune_options.folds)
     hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges, splits)
     hypermodel.build(keras_tuner.HyperParameters())  # a bad --set value fails here, not in a trial
-    out = Path(options.out or TUNING_DIR / name)
     if role != "worker":  # workers join the chief's search folder
         request = search_request(name, prepared, options, tune_options)
         rundir.check_search_out(out, request, resume=tune_options.resume)
@@ -170,7 +207,12 @@ def search(hypermodel, out, options, tune_options, write_report, after_trial):
                                   write_report, after_trial)
     tuner.oracle.verbose = 0 if options.quiet else 1  # keras-tuner's "Running Trial #n" table
     start = time.perf_counter()
-    tuner.search(callbacks=trial_callbacks(hypermodel.prepared.config, out))
+    # keras-tuner writes its state in place: a signal waits for the end of the training batch in
+    # progress (callbacks.StopOnSignal), leaving that trial unfinished for --resume to run again.
+    # The chief only serves the oracle, and stops at once.
+    shield = tuners.distributed_role() != "chief"
+    with interrupts.shielded() if shield else contextlib.nullcontext():
+        tuner.search(callbacks=trial_callbacks(hypermodel.prepared.config, out))
     return tuner, time.perf_counter() - start
 
 

@@ -90,7 +90,8 @@ def cross_validation(prepared, folds):
     splits = prepared.splits
     return [replace(prepared, preprocessing=preprocessing, arrays=arrays)
             for preprocessing, arrays in (
-                run.fit_preprocessing(prepared.dataset, fit, {"train": fit, "val": val})
+                run.fit_preprocessing(prepared.dataset, fit, {"train": fit, "val": val},
+                                      **prepared.preprocessing.options)
                 for fit, val in preprocess.folds(prepared.dataset, [splits.train, splits.val],
                                                  folds, seed=prepared.config.seed))]
 

@@ -15,16 +15,28 @@ from pathlib import Path
 import keras
 import keras_tuner
 from keras_tuner.src import config as keras_tuner_config
+from keras_tuner.src.engine import tuner_utils
 from sklearn.exceptions import ConvergenceWarning
 from tensorflow.python.framework import ops as tf_ops  # for its gradient registry
 
-from recipes import choices
+from recipes import artifacts, callbacks, choices
 from recipes.errors import UserError
 
 # keras-tuner prints a failed trial's whole traceback; ZooSearch prints its last line instead.
 keras_tuner_config.DEBUG = False
 SEARCH_DIR = "search"  # keras-tuner's project: oracle state, one folder per trial
 HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, for 3x the epochs
+
+
+class SaveBestEpoch(tuner_utils.SaveBestEpoch):
+    """keras-tuner's checkpoint of a trial's best epoch, written as `run` writes its own
+    (callbacks.save_weights): HDF5 writing straight to a full disk crashes the process."""
+
+    def _save_model(self):
+        callbacks.save_weights(self.model, self.filepath)
+
+
+tuner_utils.SaveBestEpoch = SaveBestEpoch  # keras-tuner's run_trial makes one per trial
 
 
 class ZooSearch:
@@ -44,6 +56,16 @@ class ZooSearch:
         self.after_trial = after_trial  # trial -> None, or None: the caller's, once it is reported
         self.finished = []  # trials this process ran
         super().__init__(**kwargs)
+
+    def run_trial(self, trial, *args, **kwargs):
+        """A failure to write stops the search (keras-tuner would fail the trial and go on to
+        the next, which fails the same way), leaving the trial unfinished for --resume."""
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except Exception as error:
+            if artifacts.write_failure(error) is None:
+                raise
+            raise keras_tuner.errors.FatalError(str(error)) from error
 
     def on_trial_begin(self, trial):
         self.gradients_before = set(custom_gradients())

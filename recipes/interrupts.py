@@ -1,0 +1,105 @@
+"""Ctrl-C (SIGINT) and SIGTERM: stop where nothing is left half-done, say in one line what was
+kept, exit 130 or 143 (128 + the signal, as shells report it).
+
+The command line runs each command under `exits`, which installs `handled()`. A signal then
+raises `Interrupted` wherever the program is, as Python's own KeyboardInterrupt would: everything
+this project writes is written atomically, so stopping there leaves whole files only. A few steps
+are not one atomic write and run `shielded()`: a run's promotion into --out, an export's swap,
+removing a stopped run's staging folder, and keras-tuner's search, which saves its state in
+place. There a signal waits for the end of the block, or for a safe point that calls `check()`
+(during a search, the end of each training batch: callbacks.StopOnSignal). A second signal does
+not wait, so a stuck process still stops.
+"""
+
+import contextlib
+import functools
+import signal
+import sys
+import threading
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# What a shielded block defers: `depth` open shields, the `pending` signal number or None.
+_shield = {"depth": 0, "pending": None}
+
+
+class Interrupted(KeyboardInterrupt):
+    """A SIGINT or SIGTERM. `str()` is the one line to print, `exit_code` the exit status."""
+
+    def __init__(self, signum=signal.SIGINT, message="interrupted; nothing was left half-written"):
+        super().__init__(message)
+        self.signum = signum
+
+    @property
+    def exit_code(self):
+        return 128 + self.signum
+
+    @classmethod
+    def of(cls, stop):
+        """`stop` as an `Interrupted`: Python's own KeyboardInterrupt is a SIGINT."""
+        return stop if isinstance(stop, cls) else cls()
+
+    def saying(self, message):
+        """The same interruption, with the line that says what it left behind."""
+        return Interrupted(self.signum, message)
+
+
+def _on_signal(signum, _frame):
+    if _shield["depth"] and _shield["pending"] is None:
+        _shield["pending"] = signum
+        return
+    _shield["pending"] = None
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def handled():
+    """SIGINT and SIGTERM raise `Interrupted` inside the block. A signal the process was started
+    ignoring stays ignored (a background job's Ctrl-C, `nohup`); only the main thread may set
+    handlers, so elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in SIGNALS}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(number, _on_signal)
+    try:
+        yield
+    finally:
+        _shield["pending"] = None  # one deferred by a block that then failed: the command is over
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+def exits(main):
+    """The command line's `main`, with SIGINT and SIGTERM raising `Interrupted` while it runs;
+    one that gets out of it is its one line on stderr and its exit status."""
+    @functools.wraps(main)
+    def interruptible(*args, **kwargs):
+        with handled():
+            try:
+                return main(*args, **kwargs)
+            except KeyboardInterrupt as stop:
+                stop = Interrupted.of(stop)
+                print(stop, file=sys.stderr)
+                return stop.exit_code
+    return interruptible
+
+
+@contextlib.contextmanager
+def shielded():
+    """A signal arriving inside waits for `check()` or the end of the outermost shield."""
+    _shield["depth"] += 1
+    try:
+        yield
+    finally:
+        _shield["depth"] -= 1
+    if not _shield["depth"]:
+        check()
+
+
+def check():
+    """A safe point: raise the signal a shield deferred, if one did."""
+    signum, _shield["pending"] = _shield["pending"], None
+    if signum is not None:
+        raise Interrupted(signum)

@@ -1,0 +1,178 @@
+"""What each column becomes inside the raw-input model, bounded, and served as it was trained:
+dates, free text, many-level categories, piecewise-linear numbers, skewed targets, and which
+columns a model uses."""
+
+import io
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import zoo
+from recipes import dates, encoding, importance, preprocess, tables
+from recipes.data import Dataset
+from tests.conftest import run_cli
+
+
+def role(name, kind, date_format=None):
+    return SimpleNamespace(name=name, role=kind, date_format=date_format)
+
+
+def fitted(features, roles, target=None, task="binary", **options):
+    target = target if target is not None else pd.Series(np.arange(len(features)) % 2).astype(str)
+    dataset = Dataset("t", task, features, target, columns=roles)
+    return preprocess.fit(dataset, preprocess.Part(features, target), **options)
+
+
+def test_dates_become_trend_year_and_cycles_with_a_missing_flag():
+    days = pd.Series(["27/12/2015", "01/03/2012", "29/02/2016", "", "not a date"])
+    spec = dates.fit(days, "%d/%m/%Y")
+    parts = np.asarray(dates.features(keras.ops.convert_to_tensor(days.tolist()), spec))
+    assert parts.shape == (5, dates.DATE_WIDTH)
+    expected = pd.to_datetime(days[:3], format="%d/%m/%Y")
+    weekday = np.arctan2(parts[:3, 4], parts[:3, 5]) % (2 * np.pi) * 7 / (2 * np.pi)
+    np.testing.assert_allclose(weekday, expected.dt.weekday, atol=1e-4)  # Sunday, Thursday, Monday
+    month = np.arctan2(parts[:3, 2], parts[:3, 3]) % (2 * np.pi) * 12 / (2 * np.pi) + 1
+    np.testing.assert_allclose(month, expected.dt.month, atol=1e-4)
+    np.testing.assert_array_equal(parts[:, -1], [0, 0, 0, 1, 1])  # missing and unreadable flagged
+    np.testing.assert_array_equal(parts[3, :-1], parts[4, :-1])  # both count as the median date
+    assert parts[1, 0] < parts[0, 0] < parts[2, 0]  # the trend keeps the dates' order
+
+
+def test_a_20000_level_column_and_a_long_text_stay_within_bounded_widths():
+    rng = np.random.default_rng(0)
+    rows = 40_000
+    words = np.array([f"w{i}" for i in range(3000)])
+    features = pd.DataFrame({
+        "shop": [f"s{i}" for i in rng.integers(0, 20_000, rows)],
+        "review": [" ".join(rng.choice(words, 6)) for _ in range(rows)],
+    })
+    prep = fitted(features, [role("shop", "categorical"), role("review", "text")])
+    assert prep.input_shape == (preprocess.MAX_LEVELS + preprocess.MAX_TOKENS + 1,)
+    x = prep.encode(features.iloc[:1000])
+    assert x.shape == (1000, prep.input_shape[0]) and x.dtype == np.float32
+    other = x[:, preprocess.MAX_LEVELS - 1]  # rare shops share the "other" column
+    assert other.mean() > 0.9
+
+
+def test_numbers_with_many_levels_get_a_piecewise_linear_encoding():
+    values = np.linspace(0, 100, 1000)
+    features = pd.DataFrame({"x": values, "few": np.arange(1000) % 3})
+    prep = fitted(features, None, bins=8)
+    x_spec, few_spec = prep.spec["numeric"]
+    assert len(x_spec["edges"]) == 9 and "edges" not in few_spec  # 3 levels need no bins
+    x = prep.encode(features)
+    assert x.shape == (1000, 2 + 8)
+    bins = x[:, 2:]
+    assert bins.min() == 0 and bins.max() == 1
+    assert np.all(np.diff(bins.sum(axis=1)) >= -1e-6)  # the bins fill up as x grows
+
+
+def test_a_skewed_positive_target_is_learned_in_log_space_and_answered_in_its_units():
+    rng = np.random.default_rng(0)
+    price = pd.Series(np.exp(rng.normal(10, 1, 500)))
+    task = zoo.task("regression")
+    scale = task.fit_scale(price, "auto")
+    assert scale["transform"] == "log"
+    assert task.fit_scale(pd.Series(rng.normal(0, 1, 500)), "auto")["transform"] == "standard"
+    encoded = task.encode(price, [], scale)
+    assert abs(encoded.mean()) < 1e-5 and abs(encoded.std() - 1) < 1e-3
+    np.testing.assert_allclose(np.asarray(task.answer(encoded, scale))[:, 0], price, rtol=1e-4)
+
+
+def test_permutation_importance_finds_the_column_the_answer_depends_on():
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})
+    target = pd.Series(np.where(features["signal"] > 0, "yes", "no"))
+    prep = fitted(features, None, target=target)
+    # A network that reads only the first encoded column (signal): sigmoid(20 x signal).
+    inputs = keras.Input(prep.input_shape)
+    network = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="head")(inputs))
+    network.get_layer("head").set_weights([np.array([[20.0], [0.0]]), np.zeros(1)])
+    model = encoding.raw_model(prep.spec, "binary", network)
+    found = importance.permutation_importance(model, prep, zoo.task("binary"), features, target,
+                                              seed=0)
+    assert found["signal"] > 0.3 and abs(found["noise"]) < 1e-9
+
+
+def test_balanced_class_weights_weigh_the_rare_class_up():
+    encoded = np.array([[0]] * 90 + [[1]] * 10, dtype="float32")
+    weights = zoo.task("binary").balanced_weights(encoded)
+    assert weights == {0: pytest.approx(100 / 180), 1: pytest.approx(100 / 20)}
+
+
+MESSY = """id,when,city,review,price,size
+{rows}"""
+
+
+def messy_csv(path, rows=240, seed=0):
+    """Ids, day-first dates, a many-level city, free text, missing values, a skewed price."""
+    rng = np.random.default_rng(seed)
+    words = ["quiet", "sunny", "flat", "noisy", "garden", "view", "old", "new", "big", "small"]
+    lines = []
+    for i in range(rows):
+        size = np.exp(rng.normal(4, 0.7))  # right-skewed, as sizes and prices are
+        review = " ".join(rng.choice(words, 5)) + f" r{i}"
+        when = f"{rng.integers(1, 29):02d}/{rng.integers(1, 13):02d}/{rng.integers(2015, 2024)}"
+        city = f"c{rng.integers(0, 90)}" if i % 17 else ""
+        price = size * 3000 * np.exp(rng.normal(0, 0.2))
+        lines.append(f"{1000 + i},{when if i % 23 else '?'},{city},{review},{price:.0f},"
+                     f"{size:.1f}" if i % 13 else f"{1000 + i},{when},{city},{review},{price:.0f},")
+    path.write_text(MESSY.format(rows="\n".join(lines)) + "\n")
+    return path
+
+
+SERVE = """
+import json, sys
+import numpy as np, tensorflow as tf
+rows = json.load(open(sys.argv[2]))
+served = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+feed = {name: tf.constant(values, tf.string if isinstance(values[0], str) else tf.float32)
+        for name, values in rows.items()}
+print(json.dumps(np.asarray(served(**feed)["value"]).tolist()))
+"""
+
+
+@pytest.mark.slow
+def test_predict_and_the_saved_model_answer_raw_messy_rows_as_training_did(tmp_path):
+    data = messy_csv(tmp_path / "homes.csv")
+    run = tmp_path / "run"
+    trained = run_cli("run", "csv", "--data", data, "--target", "price", "--epochs", "2",
+                      "--quiet", "--out", run, "--export")
+    assert trained.returncode == 0, trained.stderr
+    card = json.loads((run / "model_card.json").read_text())
+    kinds = {i["column"]: i for i in card["inputs"]}
+    assert "id" not in kinds and kinds["when"]["format"] == "%d/%m/%Y"
+    assert kinds["review"]["encoding"].startswith("TF-IDF")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["target_scale"]["transform"] == "log" and "importance" in metrics
+    # New rows: an unseen city, unseen words, a missing date, a missing size and city.
+    rows = tmp_path / "new.csv"
+    rows.write_text("id,when,city,review,price,size\n"
+                    "1,01/02/2020,atlantis,brand unseen words here,,55.0\n"
+                    "2,?,,quiet garden view,,\n"
+                    "3,15/06/2018,c3,noisy old flat,,120\n")
+    predicted = run_cli("predict", "--model", run, "--data", rows)
+    assert predicted.returncode == 0, predicted.stderr
+    values = pd.read_csv(io.StringIO(predicted.stdout))["prediction"].to_numpy()
+    assert np.all(np.isfinite(values)) and np.all(values > 0)
+    # The same rows the training-time way: the run's encoder layer, its network, the answer.
+    model = keras.saving.load_model(run / "model.keras")
+    feed = preprocess.table_feed(tables.read_csv(rows), card)
+    network = model.get_layer(metrics["model"])
+    trained_way = np.asarray(zoo.task("regression").answer(
+        network(model.get_layer("encode")(feed)), metrics["target_scale"]))[:, 0]
+    np.testing.assert_allclose(values, trained_way, rtol=1e-5)
+    # And TF Serving's signature, in a fresh process, from the same raw values.
+    (tmp_path / "serve.py").write_text(SERVE)
+    (tmp_path / "feed.json").write_text(json.dumps({k: v.tolist() for k, v in feed.items()}))
+    served = subprocess.run([sys.executable, tmp_path / "serve.py", run / "export" / "saved_model",
+                             tmp_path / "feed.json"], capture_output=True, text=True, timeout=300)
+    assert served.returncode == 0, served.stderr
+    answers = np.asarray(json.loads(served.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(answers[:, 0], values, rtol=1e-5)
