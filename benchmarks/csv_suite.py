@@ -173,6 +173,11 @@ def markdown(rows, seeds, total_seconds):
     return "\n".join(lines) + "\n"
 
 
+def progress(row):
+    print(f"{row['name']:<26} {row['ours'][0]:.4g} vs boosting {row['boosting'][0]:.4g} linear "
+          f"{row['linear'][0]:.4g}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/datasets/csv",
@@ -192,14 +197,12 @@ def main():
                 data=d, seed=seed, epochs=e, quiet=True, out=out), seeds, epochs, workdir,
                 None if args.quick else ["csv", "--data", str(path), "--target", target,
                                          "--out", str(Path(workdir) / f"memory-{file}")]))
-            print(f"{file:<26} {rows[-1]['ours'][0]:.4g} vs boosting {rows[-1]['boosting'][0]:.4g}"
-                  f" linear {rows[-1]['linear'][0]:.4g}", flush=True)
+            progress(rows[-1])
         for name in OFFLINE:
             rows.append(benchmark(name, lambda seed, e, out: RunOptions(
                 seed=seed, epochs=e, quiet=True, out=out), seeds, epochs, workdir,
                 None if args.quick else [name, "--out", str(Path(workdir) / f"memory-{name}")]))
-            print(f"{name:<26} {rows[-1]['ours'][0]:.4g} vs boosting {rows[-1]['boosting'][0]:.4g}"
-                  f" linear {rows[-1]['linear'][0]:.4g}", flush=True)
+            progress(rows[-1])
     report = markdown(rows, seeds, time.perf_counter() - start)
     print(report)
     if not args.quick:
