@@ -99,7 +99,7 @@ def grid(name, options, grid_options):
     request = {**run.run_request(prepared, options), "tuned": True, "tuner": "grid",
                "grid": dict(grid_options.params), "cv": grid_options.cv}
     with rundir.staged(out, request, resume=False, overwrite=options.overwrite,
-                       entries=ENTRIES) as staging:
+                       entries=ENTRIES, command="grid") as staging:
         search, seconds = cross_validate(prepared, grid_options.params, rows, cv, options.quiet)
         best, best_score, candidates = write_report(staging, prepared, search, grid_options)
         if not options.quiet:
