@@ -31,6 +31,7 @@ def run_options(args, **overrides):
         loop=args.loop, model=args.model, hyperparameters=dict(args.set),
         data=DataOptions(path=args.data, target=args.target, task=args.task,
                          data_dir=args.data_dir, na_values=tuple(args.na_values),
+                         stream=args.stream,
                          **{flag: tuple(getattr(args, flag)) for flag in choices.COLUMN_OVERRIDES}),
         out=args.out, quiet=args.quiet, augment=args.augment, export=args.export,
         mixed_precision=args.mixed_precision, jit=args.jit, deterministic=args.deterministic,
@@ -83,11 +84,9 @@ def run_all(args):
 def predict(args):
     from recipes.predict import predict as predict_rows
 
-    result = predict_rows(args.model, args.data, args.output, unsafe=args.unsafe)
+    rows = predict_rows(args.model, args.data, args.output, unsafe=args.unsafe)
     if args.output:
-        print(f"{len(result)} predictions written to {args.output}")
-    else:
-        print(result.to_csv(index=False), end="")
+        print(f"{rows} predictions written to {args.output}")
     return 0
 
 

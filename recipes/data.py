@@ -28,9 +28,10 @@ class DataOptions:
     target: str | None = None
     task: str | None = None  # force the task of a CSV target
     data_dir: str | None = None  # local files (image data sets)
-    na_values: tuple = ()  # missing-value markers beyond tables.MISSING_MARKERS
+    na_values: tuple = ()  # missing-value markers beyond reading.MISSING_MARKERS
     ignore: tuple = ()  # column names to leave out
     categorical: tuple = ()  # ... to treat as categories, numeric, text or dates
     numeric: tuple = ()
     text: tuple = ()
     date: tuple = ()
+    stream: bool | None = None  # read the CSV in batches (recipes/stream.py); None: if it is big

@@ -10,22 +10,25 @@ import numpy as np
 
 import zoo
 from recipes import baselines, devices, rundir, tape
-from recipes.pipeline import to_dataset
+from recipes.pipeline import dataset_of, examples, predictions
+from recipes.stream import TableStream
 
 
 def evaluate(prepared, network, result, options):
     """metrics.json: what ran, how fast, the test metrics, and the scikit-learn baseline."""
+    batch_size = prepared.config.batch_size
     if devices.multi_worker():  # model.evaluate fails there like model.fit (keras-team/keras#20585)
         test = tape.evaluate(network, prepared.arrays["test"], prepared.config)
     else:
-        test = network.evaluate(to_dataset(*prepared.arrays["test"], prepared.config.batch_size),
-                                return_dict=True, verbose=0)
+        test = network.evaluate(dataset_of(prepared.arrays["test"], batch_size), return_dict=True,
+                                verbose=0)
     task = prepared.task
     scale = prepared.preprocessing.scale
+    if scale or task.name == "binary":  # outputs and targets in order, for arrays or a stream
+        outputs, targets = predictions(network, prepared.arrays["test"], batch_size)
     if scale:  # learned in other units: the headline in the target's own, as predict answers
-        x_test, _ = prepared.arrays["test"]
-        values = np.asarray(task.answer(network.predict(x_test, verbose=0), scale))[:, 0]
-        test[task.headline] = task.reference_metric(prepared.splits.test.target, values)
+        test[task.headline] = task.reference_metric(
+            *(np.asarray(task.answer(values, scale))[:, 0] for values in (targets, outputs)))
     metrics = {
         "recipe": prepared.recipe.name,
         "dataset": prepared.dataset.name,
@@ -44,7 +47,7 @@ def evaluate(prepared, network, result, options):
         "precision": network.dtype_policy.name,
         "jit": bool(network.jit_compile),
         "augment": prepared.config.augment is not None,
-        "examples": {part: len(getattr(prepared.splits, part)) for part in ("train", "val", "test")},
+        "examples": {part: examples(prepared.arrays[part]) for part in ("train", "val", "test")},
         "dropped_rows": prepared.dataset.dropped_rows,
         "classes": prepared.preprocessing.classes,
         "target_scale": scale,
@@ -55,26 +58,26 @@ def evaluate(prepared, network, result, options):
                                        sklearn_view(prepared, "test")),
         "versions": rundir.versions(),
     }
+    if isinstance(prepared.arrays["train"], TableStream):  # read in batches: what this process read
+        metrics["stream"] = {"sample_rows": len(prepared.splits.train),
+                             "rows_encoded": {part: prepared.arrays[part].rows_encoded()
+                                              for part in ("train", "val", "test")}}
     if prepared.dataset.columns:  # a CSV's columns: role, levels, missing, what was done
         metrics["columns"] = [asdict(column) for column in prepared.dataset.columns]
     if task.name == "binary":
-        metrics["positive_rate"] = positive_rate(prepared, network)
+        metrics["positive_rate"] = {"test": float(np.mean(targets)),
+                                    "predicted": float(np.mean(outputs[:, 0] > 0.5))}
     if prepared.model_name == "linear_regression":
         metrics["learned"] = learned_linear(network, prepared.preprocessing.spec)
     return metrics
 
 
-def positive_rate(prepared, network):
-    """How often the second class is true on test, and how often the network predicts it."""
-    x_test, y_test = prepared.arrays["test"]
-    predicted = np.asarray(network.predict(x_test, verbose=0))[:, 0] > 0.5
-    return {"test": float(np.mean(y_test)), "predicted": float(np.mean(predicted))}
-
-
 def sklearn_view(prepared, part):
     """(x, y) for scikit-learn: flat encoded features, class names or values as the target."""
-    x, _ = prepared.arrays[part]
-    target = np.asarray(getattr(prepared.splits, part).target)
+    split = getattr(prepared.splits, part)
+    data = prepared.arrays[part]  # a stream's split is a sample: encoded here
+    x = prepared.preprocessing.encode(split.features) if isinstance(data, TableStream) else data[0]
+    target = np.asarray(split.target)
     if prepared.task.classification:
         target = target.astype(str)
     return x.reshape(len(x), -1), target

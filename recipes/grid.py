@@ -39,7 +39,7 @@ from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.pipeline import Pipeline
 
 import zoo.sklearn
-from recipes import artifacts, evaluate, export, plots, preprocess, run, rundir  # noqa: F401
+from recipes import artifacts, evaluate, export, plots, preprocess, run, rundir, stream  # noqa: F401
 from recipes.errors import UserError
 from recipes.tuning import select
 
@@ -88,6 +88,9 @@ def grid(name, options, grid_options):
     if options.augment:
         raise UserError("--augment: grid cross-validates through scikit-learn, which trains on "
                         "the images as they are; leave --augment out")
+    if stream.wanted(run.recipe(name).dataset, options.data):
+        raise UserError("grid cross-validates through scikit-learn, in memory; this file would be "
+                        "streamed (--stream, or over 100 MB): use tune, or --no-stream")
     # The estimator trains with model.fit on the targets as they are: so does the retraining.
     prepared = run.prepare(name, replace(options, augment=False, loop="fit", resume=False,
                                          target_transform="none"))

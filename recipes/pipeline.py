@@ -1,7 +1,7 @@
 """What every training loop shares: its configuration, its result, and its data pipeline.
 
 Every loop (recipes/train.py's `fit`, recipes/tape.py's `tape`, recipes/scratch.py's) takes a compiled
-model, training and validation arrays and a `TrainConfig`, feeds them through `to_dataset` in the
+model, training and validation data and a `TrainConfig`, feeds them through `dataset_of` in the
 order `EpochOrder` draws, and returns a `TrainResult` whose history has the same keys as Keras'
 `History`, so reports and plots never care which loop ran.
 """
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 import keras
+
+from recipes.stream import TableStream
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,43 @@ class EpochOrder(keras.callbacks.Callback):
 
     def __init__(self, seed, size):
         super().__init__()
-        self.seed, self.size = seed, size
+        self.seed, self.size, self.epoch = seed, size, 0
         self.indices = tf.Variable(tf.range(size, dtype="int64"), trainable=False)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.indices.assign(np.random.default_rng([self.seed, epoch]).permutation(self.size))
+        self.epoch = epoch  # a streamed table (stream.TableStream) shuffles by it
+        if self.size:
+            self.indices.assign(np.random.default_rng([self.seed, epoch]).permutation(self.size))
+
+
+def examples(data):
+    """How many examples `data` holds: (x, y) arrays, or a streamed table."""
+    return len(data) if isinstance(data, TableStream) else len(data[0])
+
+
+def joined(first, second):
+    """Two parts as one, as tune retrains on train + validation: arrays concatenated, or a
+    stream's parts read together."""
+    if isinstance(first, TableStream):
+        return first.joined(second)
+    return tuple(np.concatenate(pair) for pair in zip(first, second))
+
+
+def dataset_of(data, batch_size, *, order=None, augment=None):
+    """`data` as batches: (x, y) arrays through `to_dataset`; a `stream.TableStream` read from
+    its file, shuffled by `order` within chunks."""
+    if isinstance(data, TableStream):
+        return data.dataset(batch_size, order=order)
+    return to_dataset(*data, batch_size, order=order, augment=augment)
+
+
+def predictions(network, data, batch_size):
+    """(the network's outputs, the targets they answer), in order, for arrays or a stream."""
+    if isinstance(data, TableStream):
+        pairs = [(network.predict_on_batch(x), y.numpy()) for x, y in data.dataset(batch_size)]
+        return tuple(np.concatenate(values) for values in zip(*pairs))
+    x, y = data
+    return network.predict(x, batch_size=batch_size, verbose=0), y
 
 
 def to_dataset(x, y, batch_size, *, order=None, augment=None):

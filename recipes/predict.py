@@ -5,12 +5,13 @@ that runs code. No training code is imported here.
 """
 
 import os
+import sys
 
 import numpy as np
 import pandas as pd
 
 import zoo
-from recipes import artifacts, rundir, tables
+from recipes import artifacts, reading, rundir
 from recipes.encoding import IMAGE_INPUT
 from recipes.errors import UserError
 from recipes.preprocess import table_feed
@@ -30,17 +31,35 @@ def predict_frame(run, frame):
     return result
 
 
+def predictions(run, data_path):
+    """The predictions for the rows of `data_path`, one DataFrame per chunk the file is read in
+    (reading.read_chunks): a file bigger than memory is predicted as a small one is."""
+    for chunk in reading.read_chunks(data_path, run.card.get("na_values", ())):
+        yield predict_frame(run, chunk)
+
+
 def predict(model_dir, data_path, output=None, unsafe=False):
-    """Predictions for the rows of `data_path`, also written to the CSV file `output` if given:
-    atomically (a stopped or failed write leaves the previous file), never over the input."""
+    """Predict the rows of `data_path` chunk by chunk, writing each chunk's predictions as CSV to
+    the file `output` (atomically: a stopped or failed write leaves the previous file; never over
+    the input) or to standard output; returns how many rows were predicted."""
     if output:
         check_output(output, data_path)
     run = rundir.load(model_dir, unsafe)
-    result = predict_frame(run, tables.read_csv(data_path, run.card.get("na_values", ())))
-    if output:
-        with artifacts.writing("--output", output):
-            artifacts.write_csv(output, result)
-    return result
+    chunks = predictions(run, data_path)
+    if not output:
+        return write_chunks(sys.stdout, chunks)
+    with artifacts.writing("--output", output), artifacts.atomic_path(output) as tmp, \
+            open(tmp, "w", newline="") as file:
+        return write_chunks(file, chunks)
+
+
+def write_chunks(file, chunks):
+    """Each chunk's rows as CSV, the header once; how many rows."""
+    rows = 0
+    for chunk in chunks:
+        chunk.to_csv(file, index=False, header=rows == 0)
+        rows += len(chunk)
+    return rows
 
 
 def check_output(output, data_path):

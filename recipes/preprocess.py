@@ -16,12 +16,13 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import zoo
-from recipes import dates, datasets, encoding, tables
+from recipes import dates, datasets, encoding, reading
 from recipes.errors import UserError
 
 ENCODE_BATCH = 8192  # rows encoded per call: bounded memory for large tables and image sets
 MAX_LEVELS = 64  # one-hot columns a categorical column may take, "other" included
 MAX_TOKENS = 256  # words a text column's TF-IDF encoding keeps
+VAL_FRACTION, TEST_FRACTION = 0.15, 0.2  # of all rows, where the data ships no test split
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Splits:
     test: Part
 
 
-def split(dataset, *, seed, val_fraction=0.15, test_fraction=0.2):
+def split(dataset, *, seed, val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION):
     """Seeded train/validation/test split, stratified by class for classification."""
     stratify = zoo.task(dataset.task).classification
     features, target = dataset.features, dataset.target
@@ -242,10 +243,10 @@ def text_spec(column, name):
 
 def numbers(features, columns):
     """The columns as float64, NaN for missing, numbers written as text read by the csv loader's
-    rule (tables.as_numbers); a column of text is a `UserError`."""
+    rule (reading.as_numbers); a column of text is a `UserError`."""
     out = np.empty((len(features), len(columns)))
     for i, column in enumerate(columns):
-        out[:, i] = tables.as_numbers(features[column], column).to_numpy()
+        out[:, i] = reading.as_numbers(features[column], column).to_numpy()
     return out
 
 

@@ -18,12 +18,12 @@ import tensorflow as tf
 
 import zoo
 from recipes import (artifacts, callbacks, columns, datasets, devices, encoding, evaluate, export,
-                     images, importance, plots, preprocess, rundir, train)
+                     images, importance, plots, preprocess, rundir, stream, train)
 from recipes.catalog import MODEL_FOR_TASK, RECIPES, table_batch_size
 from recipes.choices import LOOPS, SCRATCH_MODELS
 from recipes.data import DataOptions
 from recipes.errors import UserError
-from recipes.pipeline import TrainConfig
+from recipes.pipeline import TrainConfig, examples
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Prepared:
     dataset: object  # data.Dataset
     splits: preprocess.Splits
     preprocessing: preprocess.Preprocessing  # fitted on splits.train only
-    arrays: dict  # "train" | "val" | "test" -> (x, y), the network's float32 inputs and targets
+    arrays: dict  # "train" | "val" | "test" -> (x, y), the network's float32 inputs and targets,
+    # or a stream.TableStream each where the file is read in batches (then `splits` are samples)
     model_name: str
     hyperparameters: dict
     config: object  # pipeline.TrainConfig
@@ -92,14 +93,21 @@ def prepare(name, options):
     """Load and split the data, fit the preprocessing on train only, and pick the model."""
     check_options(options)
     entry = recipe(name)
-    dataset = datasets.load(entry.dataset, options.data)
+    fit_options = {"target_transform": options.target_transform or entry.target_transform,
+                   "bins": entry.numeric_bins}
+    if stream.wanted(entry.dataset, options.data):  # bigger than memory: learn from samples
+        source = stream.survey(options.data, options.seed, quiet=options.quiet)
+        dataset, splits = source.dataset, source.splits
+        arrays = source.parts(preprocess.fit(dataset, splits.train, **fit_options))
+        preprocessing = arrays["train"].preprocessing
+    else:
+        dataset = datasets.load(entry.dataset, options.data)
+        splits = preprocess.split(dataset, seed=options.seed)
+        preprocessing, arrays = fit_preprocessing(
+            dataset, splits.train, {"train": splits.train, "val": splits.val, "test": splits.test},
+            **fit_options)
     if dataset.columns and not options.quiet:  # what each CSV column was taken for
         print(columns.render(dataset.columns))
-    splits = preprocess.split(dataset, seed=options.seed)
-    preprocessing, arrays = fit_preprocessing(
-        dataset, splits.train, {"train": splits.train, "val": splits.val, "test": splits.test},
-        target_transform=options.target_transform or entry.target_transform,
-        bins=entry.numeric_bins)
     recipe_model, task_defaults = MODEL_FOR_TASK[dataset.task] if entry.model == "auto" else \
         (entry.model, {})
     model_name = options.model or recipe_model
@@ -128,12 +136,13 @@ def prepare(name, options):
     class_weight = None
     if options.class_weight:
         try:
-            class_weight = zoo.task(dataset.task).balanced_weights(arrays["train"][1])
+            class_weight = zoo.task(dataset.task).balanced_weights(
+                preprocessing.encode_target(splits.train.target))  # a stream's: its sample's
         except zoo.ZooError as error:
             raise UserError(str(error)) from None
     config = TrainConfig(epochs=options.epochs or entry.epochs,
                          batch_size=options.batch_size or entry.batch_size
-                         or table_batch_size(len(splits.train)),
+                         or table_batch_size(examples(arrays["train"])),
                          patience=entry.patience, seed=options.seed, quiet=options.quiet,
                          loop=loop, mixed_precision=options.mixed_precision, jit=options.jit,
                          deterministic=options.deterministic, resumable=options.resume,
@@ -141,7 +150,7 @@ def prepare(name, options):
                          class_weight=class_weight)
     if entry.anneal and model_name == recipe_model:
         # Cosine-decay the step size over the whole run, however many epochs --epochs asks for.
-        steps_per_epoch = -(-len(arrays["train"][0]) // config.batch_size)
+        steps_per_epoch = -(-examples(arrays["train"]) // config.batch_size)
         hyperparameters.setdefault("decay_steps", config.epochs * steps_per_epoch)
     return Prepared(entry, dataset, splits, preprocessing, arrays, model_name, hyperparameters,
                     config)
@@ -196,7 +205,8 @@ def build_network(prepared):
         tf.config.experimental.enable_op_determinism()
     policy = devices.mixed_precision_policy() if config.mixed_precision else "float32"
     arguments = prepared.hyperparameters
-    bias = prepared.task.output_bias(prepared.arrays["train"][1])
+    bias = prepared.task.output_bias(  # a stream's: its training sample's
+        prepared.preprocessing.encode_target(prepared.splits.train.target))
     if "output_bias" in zoo.hyperparameters(prepared.model_name) and "output_bias" not in arguments:
         arguments = {**arguments, "output_bias": bias}
     with devices.strategy().scope(), devices.dtype_policy(policy):
@@ -222,7 +232,7 @@ def run(name, options):
             print(f"{name}: resuming the run in {out} after epoch {callbacks.resumed_after(staging)}")
         result = train.train(network, prepared.arrays["train"], prepared.arrays["val"],
                              prepared.config, callbacks=callbacks.standard(prepared.config, staging))
-        result = callbacks.whole_run(result, staging, examples=len(prepared.arrays["train"][0]))
+        result = callbacks.whole_run(result, staging, examples=examples(prepared.arrays["train"]))
         metrics = evaluate.evaluate(prepared, network, result, options)
         write_run(staging, prepared, network, result, metrics)
         if options.export:

@@ -22,7 +22,8 @@ import keras
 import tensorflow as tf
 
 from recipes import devices
-from recipes.pipeline import EpochOrder, TrainResult, to_dataset
+from recipes.pipeline import EpochOrder, TrainResult, dataset_of, examples
+from recipes.stream import TableStream
 
 
 def fit(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
@@ -39,7 +40,7 @@ def fit(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoc
     if val_arrays is not None:
         val_data = batches(strategy, val_arrays, config)
         val_epoch = lambda: run_epoch(test_step, val_data, metrics)  # noqa: E731
-    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(train_arrays[0]),
+    return run_epochs(model, callbacks, epochs, initial_epoch, examples=examples(train_arrays),
                       train_epoch=lambda: run_epoch(train_step, train_data, metrics),
                       val_epoch=val_epoch)
 
@@ -66,10 +67,20 @@ class Batches:
 
 
 def batches(strategy, arrays, config, order=None):
-    """`pipeline.to_dataset` as `fit` gets it, each global batch split across the replicas (workers
-    shard by example: the arrays are not files). Training batches come with their `order`."""
-    dataset = to_dataset(*arrays, config.batch_size, order=order,
-                               augment=config.augment if order is not None else None)
+    """`pipeline.dataset_of` as `fit` gets it, each global batch split across the replicas.
+    Arrays are sharded by example (they are not files); a streamed table's workers each read
+    their own slice of every global batch from the file (stream.TableStream.dataset).
+    Training batches come with their `order`."""
+    if isinstance(arrays, TableStream):
+        def per_worker(context):
+            return arrays.dataset(config.batch_size, order, replicas=context.num_replicas_in_sync
+                                  // context.num_input_pipelines,
+                                  shard=(context.input_pipeline_id, context.num_input_pipelines))
+
+        return Batches(strategy.distribute_datasets_from_function(per_worker),
+                       arrays.steps(config.batch_size))
+    dataset = dataset_of(arrays, config.batch_size, order=order,
+                         augment=config.augment if order is not None else None)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return Batches(strategy.experimental_distribute_dataset(dataset.with_options(options)),

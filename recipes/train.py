@@ -20,19 +20,20 @@ import numpy as np
 from recipes import choices, scratch, tape
 from recipes.callbacks import TerminateOnNaN
 from recipes.errors import Diverged
-from recipes.pipeline import EpochOrder, TrainResult, to_dataset
+from recipes.stream import TableStream
+from recipes.pipeline import EpochOrder, TrainResult, dataset_of, examples
 
 
 def fit(network, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
     """Keras' `model.fit` on the epoch-ordered pipeline; `val_arrays` None: no validation."""
     order = next(c for c in callbacks if isinstance(c, EpochOrder))
-    train_data = to_dataset(*train_arrays, config.batch_size, order=order, augment=config.augment)
-    val_data = to_dataset(*val_arrays, config.batch_size) if val_arrays is not None else None
+    train_data = dataset_of(train_arrays, config.batch_size, order=order, augment=config.augment)
+    val_data = dataset_of(val_arrays, config.batch_size) if val_arrays is not None else None
     start = time.perf_counter()
     history = network.fit(train_data, validation_data=val_data, epochs=epochs,
                           initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
                           class_weight=config.class_weight, verbose=0)  # `order` shuffles
-    return TrainResult.from_history(history.history, len(train_arrays[0]),
+    return TrainResult.from_history(history.history, examples(train_arrays),
                                     time.perf_counter() - start)
 
 
@@ -43,14 +44,16 @@ assert tuple(LOOPS) == choices.LOOPS
 
 def train(network, train_arrays, val_arrays, config, *, callbacks=(), epochs=None,
           initial_epoch=0):
-    """Train the compiled `network` on (x, y) `train_arrays`, validating on `val_arrays` (None:
+    """Train the compiled `network` on `train_arrays`, (x, y) arrays or a streamed table
+    (stream.TableStream), validating on `val_arrays` (None:
     none, as when retraining on train + validation), with `callbacks` besides the epoch order
     and the NaN stop; returns a `TrainResult`, or raises `Diverged` for a NaN or infinite loss.
 
     `epochs` (default `config.epochs`) and `initial_epoch` are Hyperband's, which continues a
     trial's model.
     """
-    order = EpochOrder(config.seed, len(train_arrays[0]))
+    order = EpochOrder(config.seed, 0 if isinstance(train_arrays, TableStream)
+                       else examples(train_arrays))  # a stream shuffles itself
     result = LOOPS[config.loop](network, train_arrays, val_arrays, config,
                                 [order, *callbacks, TerminateOnNaN()],
                                 epochs or config.epochs, initial_epoch)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import zoo
-from recipes import dates, encoding, importance, preprocess, tables
+from recipes import dates, encoding, importance, preprocess, reading
 from recipes.data import Dataset
 from tests.conftest import run_cli
 
@@ -163,7 +163,7 @@ def test_predict_and_the_saved_model_answer_raw_messy_rows_as_training_did(tmp_p
     assert np.all(np.isfinite(values)) and np.all(values > 0)
     # The same rows the training-time way: the run's encoder layer, its network, the answer.
     model = keras.saving.load_model(run / "model.keras")
-    feed = preprocess.table_feed(tables.read_csv(rows), card)
+    feed = preprocess.table_feed(reading.read_csv(rows), card)
     network = model.get_layer(metrics["model"])
     trained_way = np.asarray(zoo.task("regression").answer(
         network(model.get_layer("encode")(feed)), metrics["target_scale"]))[:, 0]

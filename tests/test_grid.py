@@ -59,7 +59,8 @@ def test_grid_writes_its_report_and_a_run(iris_grid):
 def test_predict_and_export_take_the_grid_s_folder(iris_grid, tmp_path):
     rows = datasets.load("iris").features.head(4)
     rows.to_csv(tmp_path / "rows.csv", index=False)
-    predicted = predict(iris_grid, tmp_path / "rows.csv", None)
+    assert predict(iris_grid, tmp_path / "rows.csv", tmp_path / "predicted.csv") == 4
+    predicted = pd.read_csv(tmp_path / "predicted.csv")
     assert len(predicted) == 4 and set(predicted["prediction"]) <= {"setosa", "versicolor",
                                                                     "virginica"}
     assert exit_code(["export", "--model", str(iris_grid), "--out", str(tmp_path / "export")]) == 0

@@ -34,6 +34,7 @@ import keras_tuner
 from recipes import artifacts, evaluate, export, interrupts, lock, run, rundir
 from recipes.choices import TUNERS
 from recipes.errors import UserError
+from recipes.stream import TableStream
 from recipes.tuning import report, select, tuners
 from recipes.tuning.hypermodel import ZooHyperModel, cross_validation, later_folds, trial_callbacks
 from recipes.tuning.space import tidy
@@ -107,6 +108,10 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
     options = replace(options, resume=False, loop=options.loop or "fit")
     prepared = run.prepare(name, options)
     objective = keras_tuner.Objective(prepared.task.objective, direction=prepared.task.direction)
+    if tune_options.folds > 1 and isinstance(prepared.arrays["train"], TableStream):
+        raise UserError("--folds refits the preprocessing on each fold in memory; a streamed "
+                        "file (--stream, or over 100 MB) is tuned on its validation split: "
+                        "leave --folds out")
     splits = [prepared] if tune_options.folds == 1 else cross_validation(prepared, tune_options.folds)
     hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges, splits)
     hypermodel.build(keras_tuner.HyperParameters())  # a bad --set value fails here, not in a trial

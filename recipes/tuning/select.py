@@ -13,6 +13,7 @@ import numpy as np
 
 from recipes import callbacks, run, train
 from recipes.errors import Diverged
+from recipes.pipeline import joined
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,7 @@ def retrain(prepared, arguments, epochs):
     network and its `TrainResult`."""
     prepared = replace(prepared, hyperparameters={**prepared.hyperparameters, **arguments})
     network = run.build_network(prepared)
-    (x_train, y_train), (x_val, y_val) = prepared.arrays["train"], prepared.arrays["val"]
-    x, y = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
     progress = [] if prepared.config.quiet else [callbacks.EpochProgbar(epochs)]
-    result = train.train(network, (x, y), None, prepared.config, callbacks=progress,
-                         epochs=epochs)
+    result = train.train(network, joined(prepared.arrays["train"], prepared.arrays["val"]), None,
+                         prepared.config, callbacks=progress, epochs=epochs)
     return prepared, network, result
