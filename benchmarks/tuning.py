@@ -224,7 +224,9 @@ def markdown(results, skipped, seconds, repeats):
               f"cores), tensorflow {tf.__version__}. One run per tuner on a machine other jobs "
               "may share: seconds are indicative. Memory: this process's resident size at the "
               "last trial's end minus at the first's (keras-tuner's and TensorFlow's one-time "
-              "start-up is in the first trial)."]
+              "start-up is in the first trial).", "", "## grid (scikit-learn GridSearchCV)", "",
+              "`python -m recipes grid` on dev-suite CSVs, with its wall time: "
+              "[grid.md](grid.md), written by `benchmarks/grid_search.py`."]
     return "\n".join(lines) + "\n"
 
 
