@@ -25,6 +25,7 @@ run continues from its epoch but is not bit-identical to an uninterrupted one.)
 import io
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -227,4 +228,5 @@ def whole_run(result, staging, examples):
     state = artifacts.read_json(Path(staging) / BACKUP_DIR / STATE_FILE)
     if state is None:
         return result
-    return TrainResult.from_history(state["history"], examples, state["seconds"])
+    return replace(TrainResult.from_history(state["history"], examples, state["seconds"]),
+                   epoch_seconds=result.epoch_seconds)

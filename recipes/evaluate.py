@@ -43,6 +43,7 @@ def evaluate(prepared, network, result, options):
         "epochs_run": result.epochs_run,
         "train_seconds": round(result.seconds, 3),
         "examples_per_second": round(result.examples_per_second, 1),
+        "epoch_seconds": list(result.epoch_seconds),
         "device": devices.device_name(),
         "precision": network.dtype_policy.name,
         "jit": bool(network.jit_compile),

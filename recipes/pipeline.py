@@ -6,6 +6,7 @@ order `EpochOrder` draws, and returns a `TrainResult` whose history has the same
 `History`, so reports and plots never care which loop ran.
 """
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ class TrainResult:
     epochs_run: int
     seconds: float
     examples_per_second: float
+    epoch_seconds: tuple = ()  # each epoch's wall time, validation included (since a restart)
 
     @classmethod
     def from_history(cls, history, examples, seconds):
@@ -47,6 +49,21 @@ class TrainResult:
         epochs_run = len(history.get("loss", []))
         speed = examples * epochs_run / seconds if epochs_run else 0.0
         return cls(history, epochs_run, seconds, speed)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Each epoch's wall time, its validation included: what a data pipeline costs per epoch,
+    apart from what is done once before training (a streamed table's encoding pass)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds, self.start = [], None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(round(time.perf_counter() - self.start, 3))
 
 
 class EpochOrder(keras.callbacks.Callback):

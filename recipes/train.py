@@ -13,6 +13,7 @@ benchmarks. It owns what every training must get right, so no caller repeats it:
 
 import math
 import time
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -21,7 +22,7 @@ from recipes import choices, scratch, tape
 from recipes.callbacks import TerminateOnNaN
 from recipes.errors import Diverged
 from recipes.stream import TableStream
-from recipes.pipeline import EpochOrder, TrainResult, dataset_of, examples
+from recipes.pipeline import EpochOrder, EpochTimer, TrainResult, dataset_of, examples
 
 
 def fit(network, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
@@ -54,11 +55,12 @@ def train(network, train_arrays, val_arrays, config, *, callbacks=(), epochs=Non
     """
     order = EpochOrder(config.seed, 0 if isinstance(train_arrays, TableStream)
                        else examples(train_arrays))  # a stream shuffles itself
+    timer = EpochTimer()
     result = LOOPS[config.loop](network, train_arrays, val_arrays, config,
-                                [order, *callbacks, TerminateOnNaN()],
+                                [order, timer, *callbacks, TerminateOnNaN()],
                                 epochs or config.epochs, initial_epoch)
     check_finite(result.history, initial_epoch, learning_rate_of(network))
-    return result
+    return replace(result, epoch_seconds=tuple(timer.seconds))
 
 
 def check_finite(history, initial_epoch, learning_rate):
