@@ -252,7 +252,8 @@ def numbers(features, columns):
 
 def categories(column):
     """A column's values as strings, "" for missing: the same strings at fit and serve time."""
-    return column.astype(object).map(lambda v: encoding.MISSING_CATEGORY if pd.isna(v) else str(v))
+    return pd.Series(np.where(column.isna(), encoding.MISSING_CATEGORY, column.astype(str)),
+                     index=column.index, dtype=object)
 
 
 def table_feed(features, spec):

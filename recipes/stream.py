@@ -13,7 +13,7 @@
   would stream medians and vocabularies too, but not the quantile edges, top levels and column
   roles the in-memory path learns; one way of learning statistics serves both.) A file with
   fewer training rows than SAMPLE_ROWS is learned from all of them, as in memory.
-- Training reads the file once more to encode it (`TableStream.encode_pass`): rows shuffled
+- Training reads the file once more to encode it (`encode_pass`): rows shuffled
   within each chunk, cut into global batches, each worker encoding only its slice of every
   global batch into a file of float32 rows in a temporary folder (no pickle: raw little-endian
   floats). Every epoch then reads that file in blocks, in an order drawn from (seed, epoch),
@@ -95,7 +95,8 @@ class Source:
         classes missing from the sample but present in the file are added."""
         if preprocessing.classes and set(self.labels) - set(preprocessing.classes):
             preprocessing = replace(preprocessing, classes=sorted(self.labels))
-        return {part: TableStream(self, preprocessing, (part,)) for part in PARTS}
+        files = {}  # encoded once for all three (TableStream.dataset)
+        return {part: TableStream(self, preprocessing, (part,), files) for part in PARTS}
 
 
 def survey(options, seed, quiet=False):
@@ -172,36 +173,40 @@ def source(options, seed, samples, rows, labels, dropped, quiet):
 @dataclass
 class TableStream:
     """Some parts of a streamed file: what the training loops take in place of (x, y) arrays
-    (pipeline.dataset_of). The first `dataset` call encodes the parts' rows once into a file of
-    float32 rows on disk (`encode_pass`); every epoch then reads that file block by block."""
+    (pipeline.dataset_of). The first `dataset` call encodes the rows of every part once, in one
+    pass, into files of float32 rows on disk (`encode_pass`); each epoch then reads its part's
+    file block by block."""
 
     source: Source
     preprocessing: preprocess.Preprocessing
     parts: tuple  # names in PARTS: ("train",), or ("train", "val") when tune retrains
-    files: dict = field(default_factory=dict)  # (batch_size, shard) -> EncodedRows
+    files: dict  # (parts, batch_size, shard) -> EncodedRows, shared by a Source.parts() set
 
     def __len__(self):
         return sum(self.source.rows[part] for part in self.parts)
 
     def joined(self, other):
-        return TableStream(self.source, self.preprocessing, self.parts + other.parts)
+        return TableStream(self.source, self.preprocessing, self.parts + other.parts, self.files)
 
     def steps(self, batch_size):
         return -(-len(self) // batch_size)
 
     def rows_encoded(self):
-        """How many rows this process has encoded (its workers' slices only)."""
+        """How many of its rows this process has encoded (a worker: its slices only)."""
         return sum(rows.full * rows.slice_rows + (rows.tail_rows or 0)
-                   for rows in self.files.values())
+                   for (parts, *_), rows in self.files.items() if parts == self.parts)
 
     def dataset(self, batch_size, order=None, shard=(0, 1), replicas=1):
         """Batches of (encoded features, encoded targets), shuffled when `order` (the training
         loop's `pipeline.EpochOrder`) is given. `shard` = (this worker, workers): the worker
         reads only its slice of each global batch of `batch_size` rows, cut into `replicas`
         pieces, one per local replica; every worker runs `steps(batch_size)` steps."""
-        if (batch_size, shard) not in self.files:
-            self.files[batch_size, shard] = self.encode_pass(batch_size, shard)
-        rows = self.files[batch_size, shard]
+        key = (self.parts, batch_size, shard)
+        if key not in self.files:  # the three splits in the first pass, later ones alone
+            groups = [(part,) for part in PARTS] if not self.files else [self.parts]
+            self.files.update({(group, batch_size, shard): rows for group, rows in encode_pass(
+                self.source, self.preprocessing, groups, batch_size, shard).items()})
+        rows = self.files[key]
         signature = (tf.TensorSpec([None, rows.width], "float32"),
                      tf.TensorSpec([None, rows.outputs], "float32"))
         data = tf.data.Dataset.from_generator(
@@ -210,72 +215,87 @@ class TableStream:
         return data.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
             tf.data.AUTOTUNE)
 
-    def encode_pass(self, batch_size, shard):
-        """Read the file once, encode this worker's slice of every global batch of the parts'
-        rows (shuffled within each chunk) and append it to an `EncodedRows` file."""
-        worker, workers = shard
-        options = self.source.options
-        name = f"{'+'.join(self.parts)}-{batch_size}-{worker}of{workers}"
-        rows = EncodedRows(Path(self.source.folder.name) / name, self.preprocessing.input_shape[0],
-                           self.preprocessing.num_outputs,
-                           slice_rows=len(np.array_split(np.arange(batch_size), workers)[worker]))
-        progress = None if self.source.quiet else keras.utils.Progbar(
-            len(self), unit_name="row")
-        pending, done = None, 0
-        for number, chunk in enumerate(reading.read_chunks(options.path, options.na_values)):
-            chunk = self.mine(chunk)
-            chunk = chunk.iloc[np.random.default_rng([self.source.seed, number]).permutation(
-                len(chunk))]
-            x = self.preprocessing.encode(chunk)
-            y = self.preprocessing.encode_target(tables.labelled(tables.target_values(
-                chunk[options.target])))
-            if pending is not None:
-                x, y = np.concatenate([pending[0], x]), np.concatenate([pending[1], y])
-            whole = len(y) // batch_size * batch_size
-            for start in range(0, whole, batch_size):
-                piece = np.array_split(np.arange(start, start + batch_size), workers)[worker]
-                rows.append(x[piece], y[piece])
-            pending = x[whole:], y[whole:]
-            done += len(chunk)
-            if progress:
-                progress.update(done)
-        rows.close(np.array_split(np.arange(len(pending[1])), workers)[worker] if pending
-                   else [], *(pending or (None, None)))
-        return rows
 
-    def mine(self, chunk):
-        """The chunk's rows of this stream's parts, with a target."""
-        target = tables.target_values(chunk[self.source.options.target])
+def encode_pass(source, preprocessing, groups, batch_size, shard):
+    """Read the file once and encode its rows (shuffled within each chunk, by seed and chunk);
+    for each group of parts, append this worker's slice of every global batch of the group's
+    rows to an `EncodedRows` file. Returns group -> EncodedRows."""
+    worker, workers = shard
+    options = source.options
+    width, outputs = preprocessing.input_shape[0], preprocessing.num_outputs
+    files = {group: EncodedRows(
+        Path(source.folder.name) / f"{'+'.join(group)}-{batch_size}-{worker}of{workers}", width,
+        outputs, batch_size, shard) for group in groups}
+    progress = None if source.quiet else keras.utils.Progbar(
+        sum(source.rows.values()), unit_name="row")
+    done = 0
+    for number, chunk in enumerate(reading.read_chunks(options.path, options.na_values)):
+        target = tables.target_values(chunk[options.target])
         chunk = chunk[target.notna()]
-        part = part_of(chunk.index.to_numpy(), self.source.seed)
-        return chunk[np.isin(part, [PARTS.index(p) for p in self.parts])]
+        chunk = chunk.iloc[np.random.default_rng([source.seed, number]).permutation(len(chunk))]
+        part = part_of(chunk.index.to_numpy(), source.seed)
+        x = preprocessing.encode(chunk)
+        y = preprocessing.encode_target(tables.labelled(tables.target_values(
+            chunk[options.target])))
+        for group, rows in files.items():
+            mine = np.isin(part, [PARTS.index(name) for name in group])
+            rows.add(x[mine], y[mine])
+        done += len(chunk)
+        if progress:
+            progress.update(done)
+    for rows in files.values():
+        rows.finish()
+    return files
 
 
 @dataclass
 class EncodedRows:
-    """One worker's encoded rows on disk: float32 x and y files holding `full` slices of
-    `slice_rows` rows (one per global batch) and then the slice of the last, partial batch."""
+    """One worker's encoded rows of some parts on disk: float32 x and y files holding a slice
+    of `slice_rows` rows of each full global batch, then the slice of the last, partial one."""
 
     path: Path
     width: int
     outputs: int
-    slice_rows: int
+    batch_size: int
+    shard: tuple  # (this worker, workers)
     full: int = 0  # slices of full global batches written
-    tail_rows: int | None = None  # rows of the last partial batch's slice; None: no such batch
+    tail_rows: int | None = None  # rows of the partial batch's slice; None: no partial batch
+    pending: tuple = ()  # (x, y): rows of a global batch not yet complete
 
-    def append(self, x, y):
+    @property
+    def slice_rows(self):
+        return len(self.piece(self.batch_size))
+
+    def piece(self, rows):
+        """This worker's rows of a global batch of `rows` rows, as np.array_split cuts them."""
+        worker, workers = self.shard
+        return np.array_split(np.arange(rows), workers)[worker]
+
+    def add(self, x, y):
+        """Rows in the order they are to be batched: each full global batch's slice written."""
+        if self.pending:
+            x, y = np.concatenate([self.pending[0], x]), np.concatenate([self.pending[1], y])
+        whole = len(y) // self.batch_size * self.batch_size
+        for start in range(0, whole, self.batch_size):
+            piece = start + self.piece(self.batch_size)
+            self.write(x[piece], y[piece])
+            self.full += 1
+        self.pending = (x[whole:], y[whole:])
+
+    def finish(self):
+        """Write the partial batch's slice, if there is a partial batch."""
+        x, y = self.pending or (np.zeros((0, self.width)), np.zeros((0, self.outputs)))
+        if len(y):
+            piece = self.piece(len(y))
+            self.write(x[piece], y[piece])
+            self.tail_rows = len(piece)
+        self.write(x[:0], y[:0])  # the files exist, even with no rows
+        self.pending = ()
+
+    def write(self, x, y):
         for values, suffix in ((x, ".x"), (y, ".y")):
             with open(self.path.with_suffix(suffix), "ab") as file:
                 np.ascontiguousarray(values, dtype="<f4").tofile(file)
-        self.full += 1
-
-    def close(self, piece, x, y):
-        """Write the partial batch's slice (`piece` of its rows x, y), if there is such a batch."""
-        if x is not None and len(x):
-            self.append(x[piece], y[piece])
-            self.full, self.tail_rows = self.full - 1, len(piece)
-        self.path.with_suffix(".x").touch()
-        self.path.with_suffix(".y").touch()
 
     def read(self, first_row, rows):
         return tuple(np.fromfile(self.path.with_suffix(suffix), dtype="<f4", count=rows * width,
@@ -297,8 +317,8 @@ class EncodedRows:
                 shuffle = np.random.default_rng([seed, epoch, start]).permutation(len(y))
                 x, y = x[shuffle], y[shuffle]
             for i in range(count):
-                yield from pieces(x[i * self.slice_rows:(i + 1) * self.slice_rows],
-                                  y[i * self.slice_rows:(i + 1) * self.slice_rows], replicas)
+                rows = slice(i * self.slice_rows, (i + 1) * self.slice_rows)
+                yield from pieces(x[rows], y[rows], replicas)
         if self.tail_rows is not None:  # even an empty slice: every worker takes every step
             yield from pieces(*self.read(self.full * self.slice_rows, self.tail_rows), replicas)
 
