@@ -142,6 +142,9 @@ def build_parser():
                      "reports/summary.md)")
     run.add_argument("--export", action="store_true",
                      help="also export the trained run for serving into OUT/export (see `export`)")
+    run.add_argument("--ensemble", type=int, default=1, metavar="K",
+                     help="train K networks from K seeds on the same split and save their "
+                     "averaged outputs as one model (K times the training time; default: 1)")
     run.add_argument("--resume", action="store_true",
                      help="back up the training state after every epoch, and continue the run "
                      "that was interrupted in --out, if any, from its last finished epoch")

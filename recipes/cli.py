@@ -45,7 +45,8 @@ def run_recipe(args):
 
     if args.name == "all":
         return run_all(args)
-    metrics = run(args.name, run_options(args, resume=args.resume, overwrite=args.overwrite))
+    metrics = run(args.name, run_options(args, resume=args.resume, overwrite=args.overwrite,
+                                         ensemble=args.ensemble))
     key, value, baseline = headline(metrics)
     print(f"{args.name}: test {key} {value:.4f} (scikit-learn baseline {baseline:.4f}), "
           f"{metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s")
@@ -68,6 +69,7 @@ def run_all(args):
         print(f"== {name}")
         try:
             metrics = run(name, run_options(args, out=root / name, resume=args.resume,
+                                            ensemble=args.ensemble,
                                             overwrite=args.overwrite))
         except DataUnavailable as error:
             skipped[name] = str(error)

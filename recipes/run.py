@@ -8,7 +8,7 @@ preprocessing, the trained zoo network and the task's answer in one graph (recip
 """
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -49,6 +49,7 @@ class RunOptions:
     overwrite: bool = False  # replace a different run (or write beside other files) in OUT
     target_transform: str | None = None  # none|standard|log|auto (zoo.tasks); None: the recipe's
     class_weight: str | None = None  # "balanced": weigh each class's loss by its rarity
+    ensemble: int = 1  # networks trained from different seeds, their outputs averaged (`ensemble`)
 
 
 @dataclass
@@ -85,6 +86,11 @@ def check_options(options):
         raise UserError(f"--seed must be between 0 and {2**32 - 1}, got {options.seed}")
     if options.loop is not None and options.loop not in LOOPS:
         raise UserError(f"unknown loop {options.loop!r}; valid: {', '.join(LOOPS)}")
+    if options.ensemble < 1:
+        raise UserError(f"--ensemble must be at least 1 network, got {options.ensemble}")
+    if options.ensemble > 1 and options.resume:
+        raise UserError("--resume continues one network's training; run --ensemble again "
+                        "without --resume")
     if options.mixed_precision:
         devices.mixed_precision_policy()  # a UserError where it cannot help
 
@@ -128,6 +134,9 @@ def prepare(name, options):
     if loop == "scratch" and model_name not in SCRATCH_MODELS:
         raise UserError(f"--loop scratch trains {' and '.join(SCRATCH_MODELS)} only, not "
                         f"{model_name!r}; use --loop fit or --loop tape")
+    if options.ensemble > 1 and model_name in SCRATCH_MODELS:
+        raise UserError(f"--ensemble averages networks; the average of {model_name} models is one "
+                        f"{model_name}: train it once")
     if loop == "scratch" and options.resume:
         raise UserError("--resume does not apply to --loop scratch (its w and b live outside the "
                         "model, and it trains in seconds); run it again without --resume")
@@ -233,11 +242,44 @@ def run(name, options):
         result = train.train(network, prepared.arrays["train"], prepared.arrays["val"],
                              prepared.config, callbacks=callbacks.standard(prepared.config, staging))
         result = callbacks.whole_run(result, staging, examples=examples(prepared.arrays["train"]))
+        members = [(network, result)] + [train_member(prepared, index, options.quiet)
+                                         for index in range(1, options.ensemble)]
+        if len(members) > 1:
+            network = zoo.average([member for member, _ in members])
+            result = replace(result, seconds=sum(r.seconds for _, r in members))
         metrics = evaluate.evaluate(prepared, network, result, options)
+        if len(members) > 1:
+            metrics["ensemble"] = {"members": len(members), "seeds": [
+                member_seed(prepared, i) for i in range(len(members))],
+                "epochs_run": [r.epochs_run for _, r in members]}
         write_run(staging, prepared, network, result, metrics)
         if options.export:
             export.export(staging)
     return metrics
+
+
+MEMBER_SEED_STEP = 1000  # --ensemble's network i trains from seed + 1000 i: on the same split
+
+
+def member_seed(prepared, index):
+    return prepared.config.seed + MEMBER_SEED_STEP * index
+
+
+def train_member(prepared, index, quiet):
+    """Network `index` of a seed ensemble: built and trained from its own seed (initialisation,
+    dropout, epoch order) on the run's split, with early stopping; (network, TrainResult).
+
+    A seed ensemble averages away what one initialisation's luck adds: measured on the dev
+    suite's validation splits, 5 networks cut bike sharing's MAE 4% and california's 2%, for 5x
+    the training time; bank marketing and heart disease gained nothing (see the README)."""
+    member = replace(prepared, config=replace(prepared.config, seed=member_seed(prepared, index)))
+    network = build_network(member)
+    if not quiet:
+        print(f"ensemble: training network {index + 1} (seed {member.config.seed})")
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=member.config.patience,
+                                         restore_best_weights=True)
+    return network, train.train(network, member.arrays["train"], member.arrays["val"],
+                                member.config, callbacks=[stop])
 
 
 def run_request(prepared, options):
@@ -249,7 +291,7 @@ def run_request(prepared, options):
                "loop": config.loop, "epochs": config.epochs, "batch_size": config.batch_size,
                "data": asdict(options.data), "augment": config.augment is not None, "jit": options.jit,
                "mixed_precision": options.mixed_precision, "deterministic": options.deterministic,
-               "class_weight": options.class_weight}
+               "class_weight": options.class_weight, "ensemble": options.ensemble}
     return json.loads(json.dumps(request, default=str))
 
 

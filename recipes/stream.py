@@ -209,8 +209,11 @@ class TableStream:
         rows = self.files[key]
         signature = (tf.TensorSpec([None, rows.width], "float32"),
                      tf.TensorSpec([None, rows.outputs], "float32"))
-        data = tf.data.Dataset.from_generator(
-            lambda: rows.batches(self.source.seed, order, replicas), output_signature=signature)
+        blocks = tf.data.Dataset.from_generator(
+            lambda: rows.blocks(self.source.seed, order), output_signature=signature)
+        pieces = [len(p) for p in np.array_split(np.arange(rows.slice_rows), replicas)]
+        data = blocks.rebatch(pieces).concatenate(tf.data.Dataset.from_generator(
+            lambda: rows.tail(replicas), output_signature=signature))
         steps = self.steps(batch_size) * replicas
         return data.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
             tf.data.AUTOTUNE)
@@ -302,10 +305,10 @@ class EncodedRows:
                                  offset=first_row * width * 4).reshape(rows, width)
                      for suffix, width in ((".x", self.width), (".y", self.outputs)))
 
-    def batches(self, seed, order, replicas):
-        """Every slice once, as `replicas` pieces each: in blocks of BLOCK_BATCHES slices, the
-        blocks in an order drawn from (seed, epoch) and rows shuffled within each block when
-        `order` is given, else in file order; the partial batch's slice last."""
+    def blocks(self, seed, order):
+        """The full slices, BLOCK_BATCHES at a time as one (x, y) block: the blocks in an order
+        drawn from (seed, epoch) and rows shuffled within each block when `order` is given,
+        else in file order. One Python step a block: tf.data cuts the batches (`dataset`)."""
         epoch = getattr(order, "epoch", 0)
         starts = np.arange(0, self.full, BLOCK_BATCHES)
         if order is not None:
@@ -316,16 +319,16 @@ class EncodedRows:
             if order is not None:
                 shuffle = np.random.default_rng([seed, epoch, start]).permutation(len(y))
                 x, y = x[shuffle], y[shuffle]
-            for i in range(count):
-                rows = slice(i * self.slice_rows, (i + 1) * self.slice_rows)
-                yield from pieces(x[rows], y[rows], replicas)
-        if self.tail_rows is not None:  # even an empty slice: every worker takes every step
-            yield from pieces(*self.read(self.full * self.slice_rows, self.tail_rows), replicas)
+            yield x, y
+
+    def tail(self, replicas):
+        """The partial batch's slice as `replicas` pieces; even empty ones, where there is a
+        partial batch at all: every worker takes every step."""
+        if self.tail_rows is not None:
+            x, y = self.read(self.full * self.slice_rows, self.tail_rows)
+            for piece in np.array_split(np.arange(len(y)), replicas):
+                yield x[piece], y[piece]
 
 
 BLOCK_BATCHES = 128  # slices read and shuffled together: 65,536 rows at a batch of 512
 
-
-def pieces(x, y, replicas):
-    for piece in np.array_split(np.arange(len(y)), replicas):
-        yield x[piece], y[piece]

@@ -20,6 +20,7 @@ from zoo.registry import (  # noqa: F401
 )
 
 from zoo.tasks import TASKS, Task, task  # noqa: F401,E402
+from zoo.common import average  # noqa: F401,E402  (a seed ensemble of built networks as one)
 
 # Importing the families registers their builders.
 from zoo import linear, tabular, vision  # noqa: F401,E402

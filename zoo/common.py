@@ -89,3 +89,16 @@ def learning_rate_schedule(learning_rate, decay_steps):
     if not decay_steps:
         return learning_rate
     return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
+
+
+def average(networks):
+    """A seed ensemble as one model: the mean of the outputs of `networks`, each trained on its
+    own, compiled as the first one is, so that it evaluates, saves and serves as one network.
+    Classifiers average their probabilities (soft voting); regressors their values."""
+    inputs = keras.Input(shape=networks[0].inputs[0].shape[1:], name="features")
+    for index, network in enumerate(networks):
+        network.name = f"{network.name}_{index}"  # a model's layers need names of their own
+    outputs = keras.layers.Average(name="mean")([network(inputs) for network in networks])
+    model = keras.Model(inputs, outputs, name="ensemble")
+    model.compile_from_config(networks[0].get_compile_config())
+    return model
