@@ -98,10 +98,11 @@ def add_run_arguments(parser):
                       help="also read MARKER as a missing value in --data, besides empty cells, "
                       "?, NA, N/A, #N/A, null, NaN, None and - (any case; repeatable)")
     data.add_argument("--stream", action=argparse.BooleanOptionalAction,
-                      help="read --data in batches with tf.data instead of into memory: for files "
-                      "bigger than memory (default: stream files over 100 MB). The statistics are "
-                      "learned from a seeded sample of 100,000 training rows; rows go to train, "
-                      "validation or test by a hash of their line number and --seed")
+                      help="read --data in batches with tf.data instead of into memory, for files "
+                      f"bigger than memory (default: stream files over {choices.STREAM_MB} MB); "
+                      "the statistics are learned from a seeded sample of 100,000 training rows, "
+                      "and rows go to train, validation or test by a hash of their line number "
+                      "and --seed")
     for flag in choices.COLUMN_OVERRIDES:  # each column's role is inferred unless one is given
         data.add_argument(f"--{flag}", action="append", default=[], metavar="COL",
                           help=f"{COLUMN_OVERRIDE_HELP[flag]} (repeatable)")

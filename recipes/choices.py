@@ -14,3 +14,8 @@ SCRATCH_MODELS = ("linear_regression", "softmax_regression")  # recipes.scratch.
 FORMATS = ("savedmodel", "onnx", "tflite")  # recipes.export: the SavedModel and its conversions
 TUNERS = ("random", "hyperband", "bayesian")  # recipes.tuning.tuners.TUNERS
 COLUMN_OVERRIDES = ("ignore", "categorical", "numeric", "text", "date")  # data.DataOptions fields
+
+# CSV files bigger than this many MB stream (recipes/stream.py) unless --no-stream. Chosen on
+# benchmarks/scale.py: in memory an epoch is faster up to ~100k rows (7 MB), streamed the whole
+# command is faster from there and takes a third of the memory at 1M rows (67 MB).
+STREAM_MB = 32

@@ -40,6 +40,7 @@ from sklearn.pipeline import Pipeline
 
 import zoo.sklearn
 from recipes import artifacts, evaluate, export, plots, preprocess, run, rundir, stream  # noqa: F401
+from recipes.choices import STREAM_MB
 from recipes.errors import UserError
 from recipes.tuning import select
 
@@ -90,7 +91,7 @@ def grid(name, options, grid_options):
                         "the images as they are; leave --augment out")
     if stream.wanted(run.recipe(name).dataset, options.data):
         raise UserError("grid cross-validates through scikit-learn, in memory; this file would be "
-                        "streamed (--stream, or over 100 MB): use tune, or --no-stream")
+                        f"streamed (--stream, or over {STREAM_MB} MB): use tune, or --no-stream")
     # The estimator trains with model.fit on the targets as they are: so does the retraining.
     prepared = run.prepare(name, replace(options, augment=False, loop="fit", resume=False,
                                          target_transform="none"))

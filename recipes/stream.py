@@ -32,10 +32,11 @@ import tensorflow as tf
 
 import zoo
 from recipes import preprocess, reading, tables
+from recipes.choices import STREAM_MB
 from recipes.data import Dataset
 from recipes.errors import UserError
 
-STREAM_BYTES = 100 * 2**20  # files above stream (unless --no-stream): some 1.5 GB in memory
+STREAM_BYTES = STREAM_MB * 2**20  # files above stream, unless --no-stream (choices.STREAM_MB)
 SAMPLE_ROWS = 100_000  # training rows the statistics are learned from
 CHECK_ROWS = 10_000  # validation and test rows kept for permutation importance and the baseline
 MAX_LABELS = 1_000  # distinct targets collected for the class list; more are not classes
@@ -210,7 +211,8 @@ class TableStream:
         signature = (tf.TensorSpec([None, rows.width], "float32"),
                      tf.TensorSpec([None, rows.outputs], "float32"))
         blocks = tf.data.Dataset.from_generator(
-            lambda: rows.blocks(self.source.seed, order), output_signature=signature)
+            lambda: rows.blocks(self.source.seed, order),
+            output_signature=(*signature, tf.TensorSpec([2], "int64"))).map(shuffle)
         pieces = [len(p) for p in np.array_split(np.arange(rows.slice_rows), replicas)]
         data = blocks.rebatch(pieces).concatenate(tf.data.Dataset.from_generator(
             lambda: rows.tail(replicas), output_signature=signature))
@@ -315,11 +317,9 @@ class EncodedRows:
             starts = np.random.default_rng([seed, epoch]).permutation(starts)
         for start in starts:
             count = min(BLOCK_BATCHES, self.full - start)
-            x, y = self.read(start * self.slice_rows, count * self.slice_rows)
-            if order is not None:
-                shuffle = np.random.default_rng([seed, epoch, start]).permutation(len(y))
-                x, y = x[shuffle], y[shuffle]
-            yield x, y
+            # shuffled by `shuffle` in tf.data's threads, away from Python's lock: by this seed
+            yield (*self.read(start * self.slice_rows, count * self.slice_rows),
+                   np.array([seed, epoch * self.full + start]) if order is not None else [0, -1])
 
     def tail(self, replicas):
         """The partial batch's slice as `replicas` pieces; even empty ones, where there is a
@@ -331,4 +331,12 @@ class EncodedRows:
 
 
 BLOCK_BATCHES = 128  # slices read and shuffled together: 65,536 rows at a batch of 512
+
+
+def shuffle(x, y, seed):
+    """A block's rows in the order `seed` draws; a seed of [0, -1]: as they are."""
+    rows = tf.range(tf.shape(y)[0])
+    order = tf.cond(seed[1] < 0, lambda: rows,
+                    lambda: tf.random.experimental.stateless_shuffle(rows, seed=seed))
+    return tf.gather(x, order), tf.gather(y, order)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import keras_tuner
 
 from recipes import artifacts, evaluate, export, interrupts, lock, run, rundir
-from recipes.choices import TUNERS
+from recipes.choices import STREAM_MB, TUNERS
 from recipes.errors import UserError
 from recipes.stream import TableStream
 from recipes.tuning import report, select, tuners
@@ -109,9 +109,9 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
     prepared = run.prepare(name, options)
     objective = keras_tuner.Objective(prepared.task.objective, direction=prepared.task.direction)
     if tune_options.folds > 1 and isinstance(prepared.arrays["train"], TableStream):
-        raise UserError("--folds refits the preprocessing on each fold in memory; a streamed "
-                        "file (--stream, or over 100 MB) is tuned on its validation split: "
-                        "leave --folds out")
+        raise UserError(f"--folds refits the preprocessing on each fold in memory; a streamed "
+                        f"file (--stream, or over {STREAM_MB} MB) is tuned on its validation "
+                        f"split: leave --folds out")
     splits = [prepared] if tune_options.folds == 1 else cross_validation(prepared, tune_options.folds)
     hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges, splits)
     hypermodel.build(keras_tuner.HyperParameters())  # a bad --set value fails here, not in a trial
