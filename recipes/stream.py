@@ -212,10 +212,13 @@ class TableStream:
                      tf.TensorSpec([None, rows.outputs], "float32"))
         blocks = tf.data.Dataset.from_generator(
             lambda: rows.blocks(self.source.seed, order),
-            output_signature=(*signature, tf.TensorSpec([2], "int64"))).map(shuffle)
+            output_signature=(*signature, tf.TensorSpec([2], "int64")))
+        # shuffled in tf.data's threads, away from Python's lock; else only the seed dropped
+        blocks = blocks.map(shuffle if order is not None else lambda x, y, _: (x, y))
         pieces = [len(p) for p in np.array_split(np.arange(rows.slice_rows), replicas)]
-        data = blocks.rebatch(pieces).concatenate(tf.data.Dataset.from_generator(
-            lambda: rows.tail(replicas), output_signature=signature))
+        data = blocks.rebatch(pieces)
+        for x, y in rows.tail(replicas):  # fixed, small: read now, not through Python each epoch
+            data = data.concatenate(tf.data.Dataset.from_tensors((x, y)))
         steps = self.steps(batch_size) * replicas
         return data.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
             tf.data.AUTOTUNE)
@@ -317,9 +320,8 @@ class EncodedRows:
             starts = np.random.default_rng([seed, epoch]).permutation(starts)
         for start in starts:
             count = min(BLOCK_BATCHES, self.full - start)
-            # shuffled by `shuffle` in tf.data's threads, away from Python's lock: by this seed
             yield (*self.read(start * self.slice_rows, count * self.slice_rows),
-                   np.array([seed, epoch * self.full + start]) if order is not None else [0, -1])
+                   np.array([seed, epoch * self.full + start]))  # the rows' order (`shuffle`)
 
     def tail(self, replicas):
         """The partial batch's slice as `replicas` pieces; even empty ones, where there is a
@@ -334,9 +336,7 @@ BLOCK_BATCHES = 128  # slices read and shuffled together: 65,536 rows at a batch
 
 
 def shuffle(x, y, seed):
-    """A block's rows in the order `seed` draws; a seed of [0, -1]: as they are."""
-    rows = tf.range(tf.shape(y)[0])
-    order = tf.cond(seed[1] < 0, lambda: rows,
-                    lambda: tf.random.experimental.stateless_shuffle(rows, seed=seed))
+    """A block's rows in the order `seed` draws."""
+    order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(y)[0]), seed=seed)
     return tf.gather(x, order), tf.gather(y, order)
 
