@@ -43,10 +43,12 @@ def recipes(*arguments):
 
 def start(command):
     """Start `command` (an argv list); its stderr goes to a file (a pipe left unread could fill
-    up and stall it), read back by `finish`."""
+    up and stall it), read back by `finish`. It starts with Ctrl-C's default action even where
+    the suite runs ignoring it (under `nohup`, or as a background job), which the CLI keeps."""
     error = tempfile.TemporaryFile("w+")
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=error, text=True)
+                               stdout=subprocess.DEVNULL, stderr=error, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     process.error_file = error
     return process
 
