@@ -110,7 +110,7 @@ def survey(options, seed, quiet=False):
     read = 0
     for chunk in reading.read_chunks(options.path, options.na_values):
         if read == 0:
-            check_target(chunk, options)
+            tables.check_target(chunk.columns, options)
         read += len(chunk)
         target = tables.target_values(chunk[options.target])
         dropped += int(target.isna().sum())
@@ -127,15 +127,6 @@ def survey(options, seed, quiet=False):
     if progress:
         progress.update(read, finalize=True)
     return source(options, seed, samples, rows, labels, dropped, quiet)
-
-
-def check_target(chunk, options):
-    if not options.target:
-        raise UserError(f"--target is required; columns in {options.path}: "
-                        f"{', '.join(chunk.columns)}")
-    if options.target not in chunk.columns:
-        raise UserError(f"column {options.target!r} not found in {options.path}; columns: "
-                        f"{', '.join(chunk.columns)}")
 
 
 def smallest(sample, rows, seed, limit):
@@ -238,13 +229,12 @@ def encode_pass(source, preprocessing, groups, batch_size, shard):
         sum(source.rows.values()), unit_name="row")
     done = 0
     for number, chunk in enumerate(reading.read_chunks(options.path, options.na_values)):
-        target = tables.target_values(chunk[options.target])
-        chunk = chunk[target.notna()]
-        chunk = chunk.iloc[np.random.default_rng([source.seed, number]).permutation(len(chunk))]
+        target = tables.labelled(tables.target_values(chunk[options.target]))  # present ones
+        order = np.random.default_rng([source.seed, number]).permutation(len(target))
+        chunk, target = chunk.loc[target.index].iloc[order], target.iloc[order]
         part = part_of(chunk.index.to_numpy(), source.seed)
         x = preprocessing.encode(chunk)
-        y = preprocessing.encode_target(tables.labelled(tables.target_values(
-            chunk[options.target])))
+        y = preprocessing.encode_target(target)
         for group, rows in files.items():
             mine = np.isin(part, [PARTS.index(name) for name in group])
             rows.add(x[mine], y[mine])

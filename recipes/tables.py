@@ -89,12 +89,7 @@ def csv(options):
     if not options.path:
         raise UserError("the csv data set needs --data PATH and --target COLUMN")
     frame = reading.read_csv(options.path, options.na_values)
-    if not options.target:
-        raise UserError(f"--target is required; columns in {options.path}: "
-                        f"{', '.join(frame.columns)}")
-    if options.target not in frame.columns:
-        raise UserError(f"column {options.target!r} not found in {options.path}; columns: "
-                        f"{', '.join(frame.columns)}")
+    check_target(frame.columns, options)
     features, found = feature_columns(frame.drop(columns=[options.target]), options)
     target = target_values(frame[options.target])
     missing = target.isna()
@@ -105,6 +100,15 @@ def csv(options):
     task = check_task(target, options.task or infer_task(target), options.target)
     return Dataset(Path(options.path).stem, task, features, target,
                    dropped_rows=int(missing.sum()), columns=found)
+
+
+def check_target(names, options):
+    """--target is given and names one of the file's columns `names`."""
+    if not options.target:
+        raise UserError(f"--target is required; columns in {options.path}: {', '.join(names)}")
+    if options.target not in names:
+        raise UserError(f"column {options.target!r} not found in {options.path}; columns: "
+                        f"{', '.join(names)}")
 
 
 def feature_columns(text, options):
