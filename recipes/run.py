@@ -19,7 +19,7 @@ import tensorflow as tf
 import zoo
 from recipes import (artifacts, callbacks, columns, datasets, devices, encoding, evaluate, export,
                      images, importance, plots, preprocess, rundir, stream, train)
-from recipes.catalog import MODEL_FOR_TASK, RECIPES, table_batch_size
+from recipes.catalog import EPOCH_STEPS, MODEL_FOR_TASK, RECIPES, table_batch_size
 from recipes.choices import LOOPS, SCRATCH_MODELS
 from recipes.data import DataOptions
 from recipes.errors import UserError
@@ -151,7 +151,7 @@ def prepare(name, options):
             raise UserError(str(error)) from None
     config = TrainConfig(epochs=options.epochs or entry.epochs,
                          batch_size=options.batch_size or entry.batch_size
-                         or table_batch_size(examples(arrays["train"])),
+                         or table_batch_size(examples(arrays["train"]), EPOCH_STEPS[dataset.task]),
                          patience=entry.patience, seed=options.seed, quiet=options.quiet,
                          loop=loop, mixed_precision=options.mixed_precision, jit=options.jit,
                          deterministic=options.deterministic, resumable=options.resume,
