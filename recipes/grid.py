@@ -180,9 +180,14 @@ def cross_validate(prepared, params, rows, cv, quiet):
     """scikit-learn's GridSearchCV of the recipe's preprocessing and estimator over `rows` split
     into the folds `cv`, scored by the task's headline; returns it, fitted, and its seconds."""
     task, config = prepared.task, prepared.config
+    # Where the run anneals, each fold's fit anneals over its own rows (and the point's epochs
+    # and batch size), as the run does over the training split; unless the grid sets decay_steps.
+    anneal = prepared.anneal and "decay_steps" not in dict(params)
+    hyperparameters = {k: v for k, v in prepared.hyperparameters.items()
+                       if not (anneal and k == "decay_steps")}
     estimator = zoo.sklearn.estimator(
         prepared.model_name, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
-        **prepared.hyperparameters)
+        anneal=anneal, **hyperparameters)
     without_rows = replace(prepared.dataset, features=None, target=None, test=None)
     pipeline = Pipeline([("encode", Encoder(without_rows)), (STEP, estimator)])
     scorer = make_scorer(task.reference_metric, greater_is_better=task.direction == "max")

@@ -65,6 +65,7 @@ class Prepared:
     model_name: str
     hyperparameters: dict
     config: object  # pipeline.TrainConfig
+    anneal: bool = False  # decay_steps spans config.epochs over whatever rows are trained on
 
     @property
     def task(self):
@@ -157,12 +158,22 @@ def prepare(name, options):
                          deterministic=options.deterministic, resumable=options.resume,
                          augment=images.augmentation(options.seed) if augment else None,
                          class_weight=class_weight)
-    if entry.anneal and model_name == recipe_model:
-        # Cosine-decay the step size over the whole run, however many epochs --epochs asks for.
-        steps_per_epoch = -(-examples(arrays["train"]) // config.batch_size)
-        hyperparameters.setdefault("decay_steps", config.epochs * steps_per_epoch)
-    return Prepared(entry, dataset, splits, preprocessing, arrays, model_name, hyperparameters,
-                    config)
+    # Cosine-decay the step size over the whole run, however many epochs --epochs asks for,
+    # unless --set decay_steps pins it.
+    anneal = entry.anneal and model_name == recipe_model and "decay_steps" not in hyperparameters
+    prepared = Prepared(entry, dataset, splits, preprocessing, arrays, model_name,
+                        hyperparameters, config, anneal)
+    return annealed(prepared, examples(arrays["train"]))
+
+
+def annealed(prepared, rows):
+    """`prepared` to train on `rows` rows: where it anneals, its learning rate decays over
+    config.epochs epochs of them, so a retrain on train + validation, or on a fold, follows
+    the same schedule per epoch as the run on train alone."""
+    if not prepared.anneal:
+        return prepared
+    steps = zoo.annealing_steps(rows, prepared.config.batch_size, prepared.config.epochs)
+    return replace(prepared, hyperparameters={**prepared.hyperparameters, "decay_steps": steps})
 
 
 def fit_preprocessing(dataset, train_part, parts, **fit_options):

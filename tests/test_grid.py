@@ -85,3 +85,19 @@ def test_the_pipeline_s_preprocessing_is_fitted_on_the_rows_it_is_given_only():
     assert spec["numeric"][0]["mean"] == pytest.approx(2.0)  # 100.0 is another fold's
     assert spec["categorical"][0]["categories"] == ["a", "b"]  # so is "c"
     np.testing.assert_array_equal(encoder.transform(table)[3, 1:], [0, 0])  # "c": unseen
+
+
+def test_an_annealed_recipe_anneals_each_fit_over_its_own_rows(tmp_path):
+    """The csv recipe cosine-decays over every step of a run: the grid's folds and its retrain
+    on train + validation over their own rows, not the training split's."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"x": x, "y": np.where(x > 0, "p", "q")}).to_csv(path, index=False)
+    out = tmp_path / "grid"
+    assert exit_code(["grid", "csv", "--data", str(path), "--target", "y", "--param",
+                      "dropout=0,0.1", "--cv", "2", "--epochs", "2", "--quiet",
+                      "--out", str(out)]) == 0
+    metrics = json.loads((out / rundir.METRICS_FILE).read_text())
+    retrained = metrics["examples"]["train"] + metrics["examples"]["val"]
+    assert metrics["hyperparameters"]["decay_steps"] == 2 * -(-retrained // 32)

@@ -26,7 +26,8 @@ def test_every_builder_argument_is_a_parameter_and_survives_clone_and_set_params
     builder = {k: v for k, v in zoo.hyperparameters("binary_classifier").items()
                if k != "output_bias"}  # output_bias: set from the training targets by fit
     assert params == {"model": "binary_classifier", "epochs": 3, "batch_size": 32, "seed": 0,
-                      "verbose": 0, **builder, "dropout": 0.3, "hidden_units": (8, 4)}
+                      "verbose": 0, "anneal": False, **builder, "dropout": 0.3,
+                      "hidden_units": (8, 4)}
     copy = clone(net)
     assert copy is not net and copy.get_params() == params
     copy.set_params(dropout=0.1, learning_rate=0.01, epochs=5)
@@ -56,6 +57,19 @@ def test_the_estimator_follows_the_builder_s_task():
 @pytest.fixture(scope="module")
 def breast_cancer():
     return load_breast_cancer(return_X_y=True)
+
+
+@pytest.mark.parametrize("rows", [450, 300])
+def test_anneal_decays_the_learning_rate_over_every_step_of_each_fit(breast_cancer, rows):
+    """As a run anneals over its training rows, each of a search's fits anneals over its own."""
+    x, y = breast_cancer
+    net = estimator("binary_classifier", epochs=3, batch_size=100, learning_rate=0.01,
+                    anneal=True).fit(StandardScaler().fit_transform(x[:rows]), y[:rows])
+    optimizer = net.model_.optimizer
+    assert int(optimizer.iterations) == 3 * -(-rows // 100)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01 * 0.01)  # the cosine's floor
+    constant = estimator("binary_classifier", epochs=1, learning_rate=0.01).fit(x[:rows], y[:rows])
+    assert float(constant.model_.optimizer.learning_rate) == pytest.approx(0.01)
 
 
 def test_a_grid_search_beats_the_majority_class_by_a_wide_margin(breast_cancer):

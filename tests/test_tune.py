@@ -12,10 +12,15 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from recipes import run
 from recipes.cli import main
+from recipes.data import DataOptions
+from recipes.pipeline import examples
+from recipes.tuning import select
 from tests.conftest import ROOT
 
 TUNABLE = "units, layers, dropout, l2, optimizer, learning_rate"  # zoo.tabular.mlp_space
@@ -121,6 +126,24 @@ def test_trials_free_their_traced_training_steps(tmp_path):
                           after_trial=lambda trial: sizes.append(len(custom_gradients())))
     assert metrics["tuned"] is True
     assert len(sizes) == 3 and len(set(sizes)) == 1, sizes
+
+
+def test_the_retrain_anneals_over_train_and_validation_unless_decay_steps_is_pinned(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"x": x, "y": np.where(x > 0, "p", "q")}).to_csv(path, index=False)
+    prepared = run.prepare("csv", run.RunOptions(data=DataOptions(path=path, target="y"),
+                                                 epochs=3, quiet=True))
+    batches = -(-(examples(prepared.arrays["train"]) + examples(prepared.arrays["val"]))
+                // prepared.config.batch_size)
+    assert batches > -(-examples(prepared.arrays["train"]) // prepared.config.batch_size)
+    retrained, network, _ = select.retrain(prepared, {}, 3)
+    assert retrained.hyperparameters["decay_steps"] == 3 * batches
+    learning_rate = retrained.hyperparameters["learning_rate"]
+    assert float(network.optimizer.learning_rate) == pytest.approx(0.01 * learning_rate)
+    pinned, _, _ = select.retrain(prepared, {"decay_steps": 7}, 1)
+    assert pinned.hyperparameters["decay_steps"] == 7
 
 
 def test_folds_partition_train_and_validation_and_refit_the_preprocessing():

@@ -20,7 +20,8 @@ from zoo.registry import (  # noqa: F401
 )
 
 from zoo.tasks import TASKS, Task, task  # noqa: F401,E402
-from zoo.common import average  # noqa: F401,E402  (a seed ensemble of built networks as one)
+# A run's decay_steps, and a seed ensemble of built networks as one.
+from zoo.common import annealing_steps, average  # noqa: F401,E402
 
 # Importing the families registers their builders.
 from zoo import linear, tabular, vision  # noqa: F401,E402

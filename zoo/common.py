@@ -91,6 +91,12 @@ def learning_rate_schedule(learning_rate, decay_steps):
     return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
 
 
+def annealing_steps(rows, batch_size, epochs):
+    """The optimizer steps of `epochs` epochs over `rows` examples in batches of `batch_size`:
+    the `decay_steps` that anneal the learning rate over a whole run of them."""
+    return epochs * -(-rows // batch_size)
+
+
 def average(networks):
     """A seed ensemble as one model: the mean of the outputs of `networks`, each trained on its
     own, compiled as the first one is, so that it evaluates, saves and serves as one network.

@@ -6,8 +6,10 @@
 
 `estimator(name, **params)` gives a `ZooClassifier` or a `ZooRegressor`, by the builder's task.
 Its parameters are the builder's hyperparameters (with the builder's defaults) plus `epochs`,
-`batch_size`, `seed` and `verbose`, all plain estimator parameters: `get_params`, `set_params`,
-`clone`, the searches, `cross_val_score` and `Pipeline` see every one of them. What the data
+`batch_size`, `seed`, `verbose` and `anneal` (True: the builder's `decay_steps` cover every
+optimizer step of each fit, whatever its rows, epochs and batch size), all plain estimator
+parameters: `get_params`, `set_params`, `clone`, the searches, `cross_val_score` and `Pipeline`
+see every one of them. What the data
 decides is not a parameter: the input shape, the output units and, where the builder takes one,
 the output layer's starting bias (the task's, as a run sets it). Targets are encoded and answers
 decoded by the builder's `zoo.tasks.Task`, so a binary classifier has its one sigmoid unit here
@@ -27,6 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from zoo import registry, tasks
+from zoo.common import annealing_steps
 
 OUTPUT_BIAS = "output_bias"  # set by a fit from the training targets, where a builder takes it
 
@@ -50,12 +53,14 @@ def builder_task(model):
 class ZooEstimator:
     """What the zoo's classifier and regressor share: parameters, fitting and answers."""
 
-    def __init__(self, model, *, epochs=10, batch_size=32, seed=0, verbose=0, **hyperparameters):
+    def __init__(self, model, *, epochs=10, batch_size=32, seed=0, verbose=0, anneal=False,
+                 **hyperparameters):
         self.model = model
         self.epochs = epochs
         self.batch_size = batch_size
         self.seed = seed
         self.verbose = verbose
+        self.anneal = anneal
         # The builder's hyperparameters as given, kept even when wrong: clone keeps them, fit
         # refuses them (zoo.build lists the valid ones).
         self._hyperparameters = hyperparameters
@@ -99,6 +104,8 @@ class ZooEstimator:
                      if name not in self._get_param_names()}  # the builder's
         if OUTPUT_BIAS in registry.hyperparameters(self.model):
             arguments.setdefault(OUTPUT_BIAS, task.output_bias(targets))
+        if self.anneal:  # a builder without decay_steps refuses it, naming the valid ones
+            arguments["decay_steps"] = annealing_steps(len(X), self.batch_size, self.epochs)
         keras.utils.set_random_seed(self.seed)
         self.model_ = registry.build(self.model, X.shape[1:], task.output_units(self._names),
                                      **arguments)
@@ -139,9 +146,9 @@ class ZooClassifier(ZooEstimator, SKLearnClassifier):
     `predict_proba` one column per class of `classes_`."""
 
     def __init__(self, model="multiclass_classifier", *, epochs=10, batch_size=32, seed=0,
-                 verbose=0, **hyperparameters):
+                 verbose=0, anneal=False, **hyperparameters):
         super().__init__(model, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
-                         **hyperparameters)
+                         anneal=anneal, **hyperparameters)
 
     def predict_proba(self, X):
         return self.answers(X)[:, np.argsort(self._order)]
@@ -159,9 +166,9 @@ class ZooRegressor(ZooEstimator, SKLearnRegressor):
     """A zoo regressor as a scikit-learn regressor: `predict` gives one value per example."""
 
     def __init__(self, model="dense_regressor", *, epochs=10, batch_size=32, seed=0, verbose=0,
-                 **hyperparameters):
+                 anneal=False, **hyperparameters):
         super().__init__(model, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
-                         **hyperparameters)
+                         anneal=anneal, **hyperparameters)
 
 
 def estimator(model, **params):

@@ -13,7 +13,7 @@ import numpy as np
 
 from recipes import callbacks, run, train
 from recipes.errors import Diverged
-from recipes.pipeline import joined
+from recipes.pipeline import examples, joined
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,10 @@ def retrain(prepared, arguments, epochs):
     """Build `arguments` over the recipe's and train it on train + validation for `epochs`, a
     fixed number: no data is left to stop on. Returns the prepared recipe with `arguments`, the
     network and its `TrainResult`."""
+    rows = joined(prepared.arrays["train"], prepared.arrays["val"])
+    prepared = run.annealed(prepared, examples(rows))  # `arguments` may pin decay_steps
     prepared = replace(prepared, hyperparameters={**prepared.hyperparameters, **arguments})
     network = run.build_network(prepared)
     progress = [] if prepared.config.quiet else [callbacks.EpochProgbar(epochs)]
-    result = train.train(network, joined(prepared.arrays["train"], prepared.arrays["val"]), None,
-                         prepared.config, callbacks=progress, epochs=epochs)
+    result = train.train(network, rows, None, prepared.config, callbacks=progress, epochs=epochs)
     return prepared, network, result
