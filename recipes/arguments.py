@@ -100,9 +100,9 @@ def add_run_arguments(parser):
     data.add_argument("--stream", action=argparse.BooleanOptionalAction,
                       help="read --data in batches with tf.data instead of into memory, for files "
                       f"bigger than memory (default: stream files over {choices.STREAM_MB} MB); "
-                      "the statistics are learned from a seeded sample of 100,000 training rows, "
-                      "and rows go to train, validation or test by a hash of their line number "
-                      "and --seed")
+                      "the statistics are learned from a seeded sample of "
+                      f"{choices.SAMPLE_ROWS:,} training rows, and rows go to train, validation "
+                      "or test by a hash of their line number and --seed")
     for flag in choices.COLUMN_OVERRIDES:  # each column's role is inferred unless one is given
         data.add_argument(f"--{flag}", action="append", default=[], metavar="COL",
                           help=f"{COLUMN_OVERRIDE_HELP[flag]} (repeatable)")

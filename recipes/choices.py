@@ -19,3 +19,4 @@ COLUMN_OVERRIDES = ("ignore", "categorical", "numeric", "text", "date")  # data.
 # benchmarks/scale.py: in memory an epoch is faster up to ~100k rows (7 MB), streamed the whole
 # command is faster from there and takes a third of the memory at 1M rows (67 MB).
 STREAM_MB = 32
+SAMPLE_ROWS = 100_000  # training rows a streamed file's statistics are learned from

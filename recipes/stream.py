@@ -32,12 +32,11 @@ import tensorflow as tf
 
 import zoo
 from recipes import preprocess, reading, tables
-from recipes.choices import STREAM_MB
+from recipes.choices import SAMPLE_ROWS, STREAM_MB
 from recipes.data import Dataset
 from recipes.errors import UserError
 
 STREAM_BYTES = STREAM_MB * 2**20  # files above stream, unless --no-stream (choices.STREAM_MB)
-SAMPLE_ROWS = 100_000  # training rows the statistics are learned from
 CHECK_ROWS = 10_000  # validation and test rows kept for permutation importance and the baseline
 MAX_LABELS = 1_000  # distinct targets collected for the class list; more are not classes
 PARTS = ("train", "val", "test")
