@@ -72,20 +72,22 @@ def save_weights(model, path):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """A safe point for Ctrl-C and SIGTERM (`interrupts.check`) after every batch and epoch.
+    """A safe point for Ctrl-C and SIGTERM (`interrupts.check_training`) after every batch and
+    epoch.
 
-    Only a shielded training waits for it: a `tune` search, whose keras-tuner state is written
-    in place; elsewhere a signal stops at once. (The tape loops call no batch hooks: per epoch.)
+    A shielded training waits for it: a `tune` search, whose keras-tuner state is written in
+    place; elsewhere a signal stops at once, and here only if a library swallowed it. (The tape
+    loops call no batch hooks: per epoch.)
     """
 
     def on_train_batch_end(self, batch, logs=None):
-        interrupts.check()
+        interrupts.check_training()
 
     def on_test_batch_end(self, batch, logs=None):
-        interrupts.check()
+        interrupts.check_training()
 
     def on_epoch_end(self, epoch, logs=None):
-        interrupts.check()
+        interrupts.check_training()
 
 
 class TerminateOnNaN(keras.callbacks.TerminateOnNaN):

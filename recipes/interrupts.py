@@ -8,7 +8,9 @@ are not one atomic write and run `shielded()`: a run's promotion into --out, an 
 removing a stopped run's staging folder, and keras-tuner's search, which saves its state in
 place. There a signal waits for the end of the block, or for a safe point that calls `check()`
 (during a search, the end of each training batch: callbacks.StopOnSignal). A second signal does
-not wait, so a stuck process still stops.
+not wait, so a stuck process still stops. A library's bare `except:` (Keras has a few) can
+swallow the `Interrupted` a signal raised; training's safe points raise it again
+(`check_training`), so a run never trains on past a signal.
 """
 
 import contextlib
@@ -18,8 +20,9 @@ import sys
 import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# What a shielded block defers: `depth` open shields, the `pending` signal number or None.
-_shield = {"depth": 0, "pending": None}
+# What a shielded block defers: `depth` open shields, the `pending` signal number or None; and
+# the signal last `raised` at once, until the command ends (`check_training`).
+_shield = {"depth": 0, "pending": None, "raised": None}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -48,6 +51,7 @@ def _on_signal(signum, _frame):
         _shield["pending"] = signum
         return
     _shield["pending"] = None
+    _shield["raised"] = signum
     raise Interrupted(signum)
 
 
@@ -66,7 +70,8 @@ def handled():
     try:
         yield
     finally:
-        _shield["pending"] = None  # one deferred by a block that then failed: the command is over
+        # one deferred by a block that then failed, or one raised: the command is over
+        _shield["pending"] = _shield["raised"] = None
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
@@ -103,3 +108,13 @@ def check():
     signum, _shield["pending"] = _shield["pending"], None
     if signum is not None:
         raise Interrupted(signum)
+
+
+def check_training():
+    """A safe point inside training: as `check`, and a signal whose `Interrupted` was raised
+    but swallowed is raised again. Training that goes on after a signal raised at once can only
+    have lost it: raised, it would have ended the training."""
+    swallowed, _shield["raised"] = _shield["raised"], None
+    if swallowed is not None:
+        raise Interrupted(swallowed)
+    check()

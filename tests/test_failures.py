@@ -30,7 +30,7 @@ from unittest import mock
 import pandas as pd
 import pytest
 
-from recipes import callbacks, lock, rundir, run
+from recipes import callbacks, interrupts, lock, rundir, run
 from recipes.tuning import TuneOptions, tune
 from tests.conftest import ROOT, exit_code
 
@@ -383,3 +383,23 @@ def test_each_failure_is_one_line_and_keeps_what_it_must(case, scenario, code, l
     except Unavailable as why:
         pytest.skip(str(why))
     assert as_expected(outcome, code, line, tmp_path), outcome
+
+
+def test_a_signal_a_library_swallowed_still_stops_training():
+    """Keras has bare `except:` blocks: a signal's `Interrupted` raised inside one is lost, so
+    training's next safe point raises it again; once the command is over, nothing is left."""
+    stop = callbacks.StopOnSignal()
+    with interrupts.handled():
+        try:
+            signal.raise_signal(signal.SIGTERM)  # the handler raises as this call returns
+        except:  # noqa: E722 (what such a library does)
+            pass
+        with pytest.raises(interrupts.Interrupted) as raised:
+            stop.on_train_batch_end(0)
+        assert raised.value.exit_code == 143
+        stop.on_train_batch_end(1)  # raised again once, not forever
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except interrupts.Interrupted:  # not swallowed: it ends the command, as here
+            pass
+    stop.on_epoch_end(0)  # the next command's training starts clean
