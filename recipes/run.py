@@ -281,7 +281,7 @@ def train_member(prepared, index, quiet):
     dropout, epoch order) on the run's split, with early stopping; (network, TrainResult).
 
     A seed ensemble averages away what one initialisation's luck adds: measured on the dev
-    suite's validation splits, 5 networks cut bike sharing's MAE 4% and california's 2%, for 5x
+    suite's validation splits, 5 networks cut bike sharing's MAE 4% and california's 3%, for 5x
     the training time; bank marketing and heart disease gained nothing (see the README)."""
     member = replace(prepared, config=replace(prepared.config, seed=member_seed(prepared, index)))
     network = build_network(member)

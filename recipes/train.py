@@ -21,8 +21,8 @@ import numpy as np
 from recipes import choices, scratch, tape
 from recipes.callbacks import TerminateOnNaN
 from recipes.errors import Diverged
-from recipes.stream import TableStream
 from recipes.pipeline import EpochOrder, EpochTimer, TrainResult, dataset_of, examples
+from recipes.stream import TableStream
 
 
 def fit(network, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
