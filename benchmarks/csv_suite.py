@@ -25,10 +25,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor  # noqa: E402
 
-from recipes import artifacts, dates  # noqa: E402
-from recipes.data import DataOptions  # noqa: E402
-from recipes.evaluate import headline  # noqa: E402
-from recipes.run import RunOptions, prepare, run  # noqa: E402
+from recipes.features import dates  # noqa: E402
+from recipes.runs import artifacts
+from recipes.data.dataset import DataOptions  # noqa: E402
+from recipes.evaluation.evaluate import headline  # noqa: E402
+from recipes.workflow.run import RunOptions, prepare, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SUITE = {  # file -> target (../shared/datasets/csv/README.md)

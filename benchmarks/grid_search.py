@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from recipes import artifacts  # noqa: E402
+from recipes.runs import artifacts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = {"heart_disease.csv": "target", "car_evaluation.csv": "class"}  # file -> target

@@ -27,7 +27,9 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
-from recipes import artifacts, callbacks, devices, run, train  # noqa: E402
+from recipes.runs import artifacts  # noqa: E402
+from recipes.training import callbacks, devices, train
+from recipes.workflow import run
 
 RECIPES = {"mnist-5k-cnn": 3, "breast-cancer": 60}  # recipe -> epochs (--quick: 1)
 VARIANTS = {  # name -> (loop, keyword arguments of `train_once`)

@@ -14,7 +14,7 @@ the recipe's 48,750 training images, validate on its 11,250 and are tested on MN
 of each epoch (one more callback, after the others), which gives the time each model first
 reaches 99.0% validation accuracy.
 
-Then each other image recipe runs once through `recipes.run.run`, against the issue's goal.
+Then each other image recipe runs once through `recipes.workflow.run.run`, against the issue's goal.
 """
 
 import argparse
@@ -30,14 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
 import keras  # noqa: E402
 
-from recipes import (artifacts, callbacks, devices, plots, rundir,  # noqa: E402,F401
-                     train)  # (plots: the Agg backend)
-from recipes.data import DataOptions  # noqa: E402
+from recipes import train)  # noqa: E402,F401
+from recipes.evaluation import plots
+from recipes.runs import artifacts, rundir
+from recipes.training import callbacks, devices
+from recipes.data.dataset import DataOptions  # noqa: E402
 from recipes.errors import DataUnavailable  # noqa: E402
-from recipes.pipeline import TrainConfig, to_dataset  # noqa: E402
-from recipes.run import RunOptions, build_network, prepare, run  # noqa: E402
+from recipes.training.pipeline import TrainConfig, to_dataset  # noqa: E402
+from recipes.workflow.run import RunOptions, build_network, prepare, run  # noqa: E402
 
-import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots has chosen the backend)
 
 BASELINE_EPOCHS, BASELINE_BATCH_SIZE = 15, 128  # keras-io's settings
 VAL_TARGET = 0.99  # the validation accuracy whose first crossing is timed
@@ -171,7 +173,7 @@ def recipes_section(rows):
                      f"{row['train_seconds']:.1f} | {row['examples_per_second']:.0f} | "
                      f"{row['baseline_accuracy']:.4f} |")
     return lines + ["", *scratch_line(rows), "scikit-learn baseline: LogisticRegression on at "
-                    "most 5,000 training images (recipes/baselines.py)."]
+                    "most 5,000 training images (recipes/evaluation/baselines.py)."]
 
 
 def scratch_line(rows):

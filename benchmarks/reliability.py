@@ -34,7 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from recipes import artifacts, callbacks, pipeline, rundir, run, tape, train  # noqa: E402
+from recipes.runs import artifacts, rundir  # noqa: E402
+from recipes.training import callbacks, pipeline, tape, train
+from recipes.workflow import run
 import tensorflow as tf  # noqa: E402  (recipes first: it quiets TensorFlow)
 from tests.conftest import exit_code  # noqa: E402
 from tests.test_bad_inputs import BAD_INPUTS, build_inputs, command_line, snapshot  # noqa: E402

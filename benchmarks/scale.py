@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recipes import artifacts  # noqa: E402
+from recipes.runs import artifacts  # noqa: E402
 from recipes.choices import STREAM_MB  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

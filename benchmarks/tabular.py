@@ -18,9 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recipes import artifacts, baselines  # noqa: E402
-from recipes.evaluate import headline, sklearn_view  # noqa: E402
-from recipes.run import RunOptions, prepare, run  # noqa: E402
+from recipes.evaluation import baselines  # noqa: E402
+from recipes.runs import artifacts
+from recipes.evaluation.evaluate import headline, sklearn_view  # noqa: E402
+from recipes.workflow.run import RunOptions, prepare, run  # noqa: E402
 
 RECIPES = ["iris", "wine", "breast-cancer", "boston-housing", "auto-mpg", "diabetes",
            "linear-synthetic"]

@@ -41,13 +41,16 @@ import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
 
-from recipes import artifacts, devices, evaluate, plots, run  # noqa: E402,F401  (plots: Agg)
+from recipes.evaluation import evaluate, plots  # noqa: E402,F401  (plots: Agg)
+from recipes.runs import artifacts
+from recipes.training import devices
+from recipes.workflow import run
 from recipes.choices import TUNERS  # noqa: E402
 from recipes.errors import UserError  # noqa: E402
-from recipes.pipeline import to_dataset  # noqa: E402
+from recipes.training.pipeline import to_dataset  # noqa: E402
 from recipes.tuning import TuneOptions, report, select, tune, tuners  # noqa: E402
 
-import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots has chosen the backend)
 
 RECIPES = {"boston-housing": {"epochs": 100, "folds": 5},  # per trial
            "digits-cnn": {"epochs": 30, "folds": 1}}

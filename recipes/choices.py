@@ -7,15 +7,15 @@ name is added here and in its registry, and nowhere else.
 
 TASKS = ("regression", "binary", "multiclass")  # zoo.tasks.TASKS
 APIS = ("functional", "sequential")  # zoo.common.APIS
-CLASS_WEIGHTS = ("balanced",)  # recipes.run: zoo.tasks.Task.balanced_weights
+CLASS_WEIGHTS = ("balanced",)  # recipes.workflow.run: zoo.tasks.Task.balanced_weights
 TARGET_TRANSFORMS = ("auto", "none", "standard", "log")  # zoo.tasks.TARGET_TRANSFORMS
-LOOPS = ("fit", "tape", "scratch")  # recipes.train.LOOPS
-SCRATCH_MODELS = ("linear_regression", "softmax_regression")  # recipes.scratch.MODELS
-FORMATS = ("savedmodel", "onnx", "tflite")  # recipes.export: the SavedModel and its conversions
+LOOPS = ("fit", "tape", "scratch")  # recipes.training.train.LOOPS
+SCRATCH_MODELS = ("linear_regression", "softmax_regression")  # recipes.training.scratch.MODELS
+FORMATS = ("savedmodel", "onnx", "tflite")  # recipes.serving.export: the SavedModel and its conversions
 TUNERS = ("random", "hyperband", "bayesian")  # recipes.tuning.tuners.TUNERS
 COLUMN_OVERRIDES = ("ignore", "categorical", "numeric", "text", "date")  # data.DataOptions fields
 
-# CSV files bigger than this many MB stream (recipes/stream.py) unless --no-stream. Chosen on
+# CSV files bigger than this many MB stream (recipes/sources/stream.py) unless --no-stream. Chosen on
 # benchmarks/scale.py: in memory an epoch is faster up to ~100k rows (7 MB), streamed the whole
 # command is faster from there and takes a third of the memory at 1M rows (67 MB).
 STREAM_MB = 32

@@ -14,7 +14,9 @@ import sys
 import pytest
 
 import zoo
-from recipes import choices, export, train
+from recipes import choices
+from recipes.serving import export
+from recipes.training import train
 from tests.conftest import ROOT
 
 PACKAGES = ("recipes", "zoo")
@@ -22,8 +24,8 @@ MAX_LINES = 400
 # Imports inside functions on purpose: the CLI imports TensorFlow only for the commands that
 # need it, so `list` and `--help` answer at once.
 LAZY_BY_DESIGN = {("recipes.cli", None)}
-TRAINING_STACK = ("keras_tuner", "recipes.train", "recipes.tape", "recipes.callbacks",
-                  "recipes.pipeline", "recipes.run", "recipes.tune", "recipes.tuning")
+TRAINING_STACK = ("keras_tuner", "recipes.training.train", "recipes.training.tape", "recipes.training.callbacks",
+                  "recipes.training.pipeline", "recipes.workflow.run", "recipes.tune", "recipes.tuning")
 
 
 def project_modules():
@@ -55,7 +57,7 @@ def imported(node, module):
                  for alias in node.names]
     found = []
     for name in names:
-        while name and name not in MODULES:  # `import recipes.run.x`: the module recipes.run
+        while name and name not in MODULES:  # `import recipes.workflow.run.x`: the module recipes.workflow.run
             name = name.rpartition(".")[0]
         if name and name.split(".")[0] in PACKAGES and name != module:
             found.append(name)
@@ -76,10 +78,10 @@ def imports(module):
 
 
 def test_the_reading_finds_modules_and_where_each_import_sits():
-    assert {"recipes.cli", "recipes.predict", "recipes.rundir", "zoo", "zoo.tasks"} <= set(MODULES)
-    assert (None, "recipes.rundir") in imports("recipes.predict")  # from recipes import rundir
+    assert {"recipes.cli", "recipes.serving.predict", "recipes.runs.rundir", "zoo", "zoo.tasks"} <= set(MODULES)
+    assert (None, "recipes.runs.rundir") in imports("recipes.serving.predict")  # from recipes import rundir
     assert (None, "zoo.registry") in imports("zoo.tasks")  # from zoo.registry import ...
-    assert ("predict", "recipes.predict") in imports("recipes.cli")  # the CLI's lazy imports
+    assert ("predict", "recipes.serving.predict") in imports("recipes.cli")  # the CLI's lazy imports
 
 
 def cycles(graph):
@@ -134,7 +136,7 @@ def test_no_module_over_400_lines(module):
     assert lines <= MAX_LINES, f"{MODULES[module].relative_to(ROOT)} has {lines} lines"
 
 
-@pytest.mark.parametrize("module", ["recipes.predict", "recipes.export"])
+@pytest.mark.parametrize("module", ["recipes.serving.predict", "recipes.serving.export"])
 def test_predict_and_export_load_no_training_code(module):
     code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

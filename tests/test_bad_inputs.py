@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import callbacks, rundir, run
+from recipes.runs import rundir
+from recipes.training import callbacks
+from recipes.workflow import run
 from recipes.cli import main
 from tests.conftest import exit_code, run_cli, train_iris
 

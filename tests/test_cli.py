@@ -6,7 +6,7 @@ Bad input, through the command line and in real processes: tests/test_bad_inputs
 import subprocess
 import sys
 
-from recipes import datasets
+from recipes.data import loaders
 from tests.conftest import ROOT, run_cli
 
 
@@ -35,7 +35,7 @@ def test_run_and_predict_in_a_fresh_process(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "wine: test accuracy" in result.stdout
     assert "Traceback" not in result.stderr
-    rows = datasets.load("wine").features.head(5)
+    rows = loaders.load("wine").features.head(5)
     rows.to_csv(tmp_path / "rows.csv", index=False)
     predicted = run_cli("predict", "--model", out, "--data", tmp_path / "rows.csv")
     assert predicted.returncode == 0, predicted.stderr

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import cli, columns, datasets, reading
+from recipes import cli
+from recipes.data import columns, loaders, reading
 from recipes.choices import COLUMN_OVERRIDES
-from recipes.data import DataOptions
+from recipes.data.dataset import DataOptions
 from recipes.errors import UserError
 from tests.conftest import exit_code
 
@@ -27,7 +28,7 @@ def write(tmp_path, text, name="d.csv", encoding="utf-8"):
 
 
 def load(path, target="label", **options):
-    return datasets.load("csv", DataOptions(path=path, target=target, **options))
+    return loaders.load("csv", DataOptions(path=path, target=target, **options))
 
 
 def table(**columns_):

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import zoo
-from recipes import datasets, encoding, preprocess, tables
-from recipes.data import DataOptions, Dataset
+from recipes.data import loaders, tables
+from recipes.features import encoding, preprocess
+from recipes.data.dataset import DataOptions, Dataset
 from recipes.errors import UserError
 
 TABULAR = {  # name -> (task, rows, feature columns)
@@ -28,7 +29,7 @@ TABULAR = {  # name -> (task, rows, feature columns)
 @pytest.mark.parametrize("name", sorted(TABULAR))
 def test_named_data_sets_load_as_typed_frames(name):
     task, rows, columns = TABULAR[name]
-    data = datasets.load(name)
+    data = loaders.load(name)
     assert data.task == task
     assert isinstance(data.features, pd.DataFrame)
     assert data.features.shape == (rows, columns)
@@ -37,21 +38,21 @@ def test_named_data_sets_load_as_typed_frames(name):
 
 
 def test_auto_mpg_origin_is_categorical():
-    features = datasets.load("auto-mpg").features
+    features = loaders.load("auto-mpg").features
     assert isinstance(features["origin"].dtype, pd.CategoricalDtype)
     assert set(features["origin"]) == {"usa", "europe", "japan"}
     assert features.drop(columns="origin").select_dtypes("number").shape[1] == 6
 
 
 def test_linear_synthetic_follows_y_equals_xw_plus_b():
-    data = datasets.load("linear-synthetic")
+    data = loaders.load("linear-synthetic")
     residual = data.target - (data.features.to_numpy() @ np.array([2.0, -3.4]) + 4.2)
     assert abs(residual.mean()) < 0.005 and residual.std() < 0.02
 
 
 def test_unknown_data_set_lists_valid_names():
     with pytest.raises(UserError, match="unknown data set 'mnist-99'; valid: .*iris"):
-        datasets.load("mnist-99")
+        loaders.load("mnist-99")
 
 
 def write_csv(path, frame):
@@ -63,7 +64,7 @@ def test_csv_infers_the_task_and_drops_rows_without_target(tmp_path):
     frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
                           "colour": ["red", "blue", "red", None, "blue", "red"],
                           "label": ["yes", "no", None, "yes", "no", "yes"]})
-    data = datasets.load("csv", DataOptions(path=write_csv(tmp_path / "d.csv", frame), target="label"))
+    data = loaders.load("csv", DataOptions(path=write_csv(tmp_path / "d.csv", frame), target="label"))
     assert data.task == "binary"
     assert data.dropped_rows == 1
     assert list(data.features.columns) == ["size", "colour"]
@@ -82,7 +83,7 @@ def test_task_inference(values, task):
 
 def test_task_can_be_forced(tmp_path):
     frame = pd.DataFrame({"x": range(40), "y": [0, 1, 2, 3] * 10})
-    data = datasets.load("csv", DataOptions(path=write_csv(tmp_path / "d.csv", frame), target="y",
+    data = loaders.load("csv", DataOptions(path=write_csv(tmp_path / "d.csv", frame), target="y",
                                             task="regression"))
     assert data.task == "regression"
 

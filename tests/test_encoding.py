@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 import zoo
-from recipes import dates, encoding, importance, preprocess, reading
-from recipes.data import Dataset
+from recipes.data import reading
+from recipes.evaluation import importance
+from recipes.features import dates, encoding, preprocess
+from recipes.data.dataset import Dataset
 from tests.conftest import run_cli
 
 

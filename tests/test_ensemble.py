@@ -5,9 +5,9 @@ import json
 import keras
 import numpy as np
 
-from recipes import rundir
-from recipes.data import DataOptions
-from recipes.run import RunOptions, prepare
+from recipes.runs import rundir
+from recipes.data.dataset import DataOptions
+from recipes.workflow.run import RunOptions, prepare
 from tests.conftest import exit_code
 from tests.test_stream import table
 

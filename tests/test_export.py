@@ -16,9 +16,12 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from recipes import datasets, encoding, export, preprocess, rundir
+from recipes.data import loaders
+from recipes.features import encoding, preprocess
+from recipes.runs import rundir
+from recipes.serving import export
 from recipes.errors import UserError
-from recipes.run import RunOptions, prepare, run
+from recipes.workflow.run import RunOptions, prepare, run
 from tests.conftest import run_cli
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
@@ -52,7 +55,7 @@ def auto_mpg(tmp_path_factory):
 @pytest.fixture(scope="module")
 def auto_mpg_rows():
     """Raw test rows, plus a missing number, an unseen category and a missing category."""
-    rows = preprocess.split(datasets.load("auto-mpg"), seed=0).test.features.iloc[:40].copy()
+    rows = preprocess.split(loaders.load("auto-mpg"), seed=0).test.features.iloc[:40].copy()
     rows["origin"] = rows["origin"].astype(object)
     rows.iloc[0, rows.columns.get_loc("horsepower")] = np.nan
     rows.iloc[1, rows.columns.get_loc("origin")] = "atlantis"
@@ -203,7 +206,7 @@ def test_tflite_answers_like_keras(auto_mpg_rows, auto_mpg_expected, converted):
 @pytest.mark.slow
 def test_image_export_takes_uint8_images(tmp_path_factory, tmp_path):
     digits = trained(tmp_path_factory, "digits-cnn")
-    rows = preprocess.split(datasets.load("digits"), seed=0).test.features[:64]
+    rows = preprocess.split(loaders.load("digits"), seed=0).test.features[:64]
     model_card = card(digits / "export")
     assert model_card["inputs"] == [{"name": "image", "dtype": "uint8", "shape": [None, 8, 8],
                                      "range": [0, 255]}]
@@ -218,7 +221,7 @@ def test_binary_classifier_serves_one_probability_per_class_under_safe_names(tmp
     model_card = card(tmp_path / "run" / "export")
     first = model_card["inputs"][0]
     assert (first["name"], first["column"]) == ("mean_radius", "mean radius")
-    rows = datasets.load("breast-cancer").features.iloc[:30]
+    rows = loaders.load("breast-cancer").features.iloc[:30]
     saved_model = tf.saved_model.load(tmp_path / "run" / "export" / "saved_model")
     feed = {name: tf.constant(values) for name, values in serving_feed(model_card, rows).items()}
     probabilities = saved_model.signatures["serving_default"](**feed)["probabilities"]

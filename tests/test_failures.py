@@ -30,7 +30,9 @@ from unittest import mock
 import pandas as pd
 import pytest
 
-from recipes import callbacks, interrupts, lock, rundir, run
+from recipes.runs import interrupts, lock, rundir
+from recipes.training import callbacks
+from recipes.workflow import run
 from recipes.tuning import TuneOptions, tune
 from tests.conftest import ROOT, exit_code
 

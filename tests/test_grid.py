@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import datasets, grid, rundir
-from recipes.arguments import grid_values
-from recipes.data import Dataset
-from recipes.predict import predict
+from recipes.data import loaders
+from recipes.runs import rundir
+from recipes.tuning import grid
+from recipes.cli.arguments import grid_values
+from recipes.data.dataset import Dataset
+from recipes.serving.predict import predict
 from tests.conftest import exit_code
 
 
@@ -57,7 +59,7 @@ def test_grid_writes_its_report_and_a_run(iris_grid):
 
 
 def test_predict_and_export_take_the_grid_s_folder(iris_grid, tmp_path):
-    rows = datasets.load("iris").features.head(4)
+    rows = loaders.load("iris").features.head(4)
     rows.to_csv(tmp_path / "rows.csv", index=False)
     assert predict(iris_grid, tmp_path / "rows.csv", tmp_path / "predicted.csv") == 4
     predicted = pd.read_csv(tmp_path / "predicted.csv")

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from recipes import rundir
+from recipes.runs import rundir
 from tests.conftest import ROOT
 
 TIMEOUT = 240  # seconds for the whole cluster; TensorFlow start-up dominates on 2 busy cores

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import datasets, rundir
+from recipes.data import loaders
+from recipes.runs import rundir
 from recipes.catalog import RECIPES
-from recipes.data import DataOptions
-from recipes.predict import predict
-from recipes.run import RunOptions, prepare, run
+from recipes.data.dataset import DataOptions
+from recipes.serving.predict import predict
+from recipes.workflow.run import RunOptions, prepare, run
 
 TABULAR = ["iris", "wine", "breast-cancer", "diabetes", "boston-housing", "auto-mpg",
            "linear-synthetic"]
@@ -84,7 +85,7 @@ def test_predict_round_trip_gives_the_run_s_predictions(runs, tmp_path):
     out, metrics = runs["iris"]
     finished = rundir.load(out)
     assert finished.metrics["test"] == metrics["test"]
-    rows = datasets.load("iris").features.sample(12, random_state=0)
+    rows = loaders.load("iris").features.sample(12, random_state=0)
     rows.to_csv(tmp_path / "new.csv", index=False)
     assert predict(out, tmp_path / "new.csv", tmp_path / "preds.csv") == 12
     written = pd.read_csv(tmp_path / "preds.csv")
@@ -98,7 +99,7 @@ def test_predict_round_trip_gives_the_run_s_predictions(runs, tmp_path):
 
 
 def test_csv_recipe_trains_on_any_file(tmp_path):
-    frame = datasets.load("auto-mpg").features.assign(mpg=datasets.load("auto-mpg").target)
+    frame = loaders.load("auto-mpg").features.assign(mpg=loaders.load("auto-mpg").target)
     frame.loc[::25, "mpg"] = np.nan  # rows without a target are dropped and counted
     frame.to_csv(tmp_path / "cars.csv", index=False)
     metrics = run("csv", RunOptions(epochs=2, quiet=True, out=tmp_path / "run",

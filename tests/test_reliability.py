@@ -20,7 +20,9 @@ import keras
 import numpy as np
 import pytest
 
-from recipes import callbacks, lock, rundir, run, train
+from recipes.runs import lock, rundir
+from recipes.training import callbacks, train
+from recipes.workflow import run
 from recipes.cli import main
 from tests.conftest import ROOT, exit_code, run_cli
 from tests.test_failures import backed_up, finish, recipes, start, wait_for

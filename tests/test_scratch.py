@@ -1,4 +1,4 @@
-"""recipes/scratch.py: softmax regression from scratch (D2L 4.4), the `--loop scratch` of
+"""recipes/training/scratch.py: softmax regression from scratch (D2L 4.4), the `--loop scratch` of
 `softmax_regression` and the `softmax-scratch` recipe.
 
 (Linear regression from scratch: tests/test_tape.py's test_linear_scratch_recovers_w_and_b.)
@@ -11,9 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from recipes import rundir, run, scratch, train
+from recipes.runs import rundir
+from recipes.training import scratch, train
+from recipes.workflow import run
 from recipes.catalog import RECIPES
-from recipes.pipeline import to_dataset
+from recipes.training.pipeline import to_dataset
 
 DIGITS_BY_HAND = run.RunOptions(model="softmax_regression", loop="scratch", epochs=20, quiet=True)
 

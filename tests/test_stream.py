@@ -1,4 +1,4 @@
-"""CSV files read in batches (recipes/stream.py): the per-row split, the bounded statistics pass,
+"""CSV files read in batches (recipes/sources/stream.py): the per-row split, the bounded statistics pass,
 training and evaluation from the file, workers on their own shards, and predict in chunks."""
 
 import json
@@ -10,9 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import preprocess, reading, rundir, stream, tables
-from recipes.data import DataOptions
-from recipes.predict import predict
+from recipes.data import reading, tables
+from recipes.features import preprocess
+from recipes.runs import rundir
+from recipes.sources import stream
+from recipes.data.dataset import DataOptions
+from recipes.serving.predict import predict
 from tests.conftest import ROOT, exit_code
 from tests.test_multiworker import finish, free_ports
 

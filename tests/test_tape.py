@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from recipes import callbacks, rundir, run, tape, train
+from recipes.runs import rundir
+from recipes.training import callbacks, tape, train
+from recipes.workflow import run
 from recipes.errors import UserError
-from recipes.pipeline import to_dataset
+from recipes.training.pipeline import to_dataset
 from tests.conftest import run_cli
 
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes import run
+from recipes.workflow import run
 from recipes.cli import main
-from recipes.data import DataOptions
-from recipes.pipeline import examples
+from recipes.data.dataset import DataOptions
+from recipes.training.pipeline import examples
 from recipes.tuning import select
 from tests.conftest import ROOT
 
@@ -116,7 +116,7 @@ def test_cross_validation_scores_every_fold_and_keeps_the_better_configuration(t
 def test_trials_free_their_traced_training_steps(tmp_path):
     # Each fit leaves its traced step in TensorFlow's custom-gradient registry (5-9 MB a trial)
     # unless the trial's end releases it: the registry must not grow from trial to trial.
-    from recipes import run
+    from recipes.workflow import run
     from recipes.tuning import TuneOptions, tune as tune_recipe
     from recipes.tuning.tuners import custom_gradients
 
@@ -147,7 +147,8 @@ def test_the_retrain_anneals_over_train_and_validation_unless_decay_steps_is_pin
 
 
 def test_folds_partition_train_and_validation_and_refit_the_preprocessing():
-    from recipes import preprocess, run
+    from recipes.features import preprocess
+    from recipes.workflow import run
     from recipes.tuning.hypermodel import cross_validation
 
     prepared = run.prepare("wine", run.RunOptions(quiet=True))

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 import zoo
-from recipes import datasets, encoding, images, preprocess
-from recipes.data import DataOptions
+from recipes.data import images, loaders
+from recipes.features import encoding, preprocess
+from recipes.data.dataset import DataOptions
 from recipes.errors import DataUnavailable, UserError
-from recipes.pipeline import to_dataset
-from recipes.run import RunOptions, prepare, run
+from recipes.training.pipeline import to_dataset
+from recipes.workflow.run import RunOptions, prepare, run
 from tests.conftest import SHARED_MNIST
 
 IMAGE_BUILDERS = {"mnist_cnn": (28, 28, 1), "keras_io_convnet": (28, 28, 1),
@@ -102,20 +103,20 @@ def test_mnist_cnn_rejects_what_it_cannot_build(shape, kwargs, message):
 def test_mnist_is_read_from_a_local_npz(tmp_path):
     arrays = tiny_mnist()
     np.savez_compressed(tmp_path / "mnist.npz", **arrays)
-    dataset = datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+    dataset = loaders.load("mnist", DataOptions(data_dir=str(tmp_path)))
     assert_same_data(dataset, arrays)
 
 
 def test_mnist_is_read_from_the_four_idx_files(tmp_path):
     arrays = tiny_mnist()
     write_idx_files(tmp_path, arrays)
-    assert_same_data(datasets.load("mnist", DataOptions(data_dir=str(tmp_path))), arrays)
+    assert_same_data(loaders.load("mnist", DataOptions(data_dir=str(tmp_path))), arrays)
 
 
 def test_fashion_mnist_reads_idx_files_in_its_own_folder_and_names_classes(tmp_path):
     arrays = tiny_mnist()
     write_idx_files(tmp_path / "fashion-mnist", arrays)
-    dataset = datasets.load("fashion-mnist", DataOptions(data_dir=str(tmp_path)))
+    dataset = loaders.load("fashion-mnist", DataOptions(data_dir=str(tmp_path)))
     assert list(dataset.target[:3]) == [images.FASHION_CLASSES[i] for i in arrays["y_train"][:3]]
     np.testing.assert_array_equal(dataset.test[0], arrays["x_test"])
 
@@ -125,10 +126,10 @@ def test_incomplete_or_broken_local_files_are_user_errors(tmp_path):
     write_idx(tmp_path / images.IDX_FILES["x_train"], arrays["x_train"])
     with pytest.raises(UserError, match=r"has train-images-idx3-ubyte.gz but not "
                                         r"train-labels-idx1-ubyte.gz, .*needs all four"):
-        datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+        loaders.load("mnist", DataOptions(data_dir=str(tmp_path)))
     np.savez(tmp_path / "mnist.npz", x_train=arrays["x_train"])
     with pytest.raises(UserError, match=r"mnist.npz has no y_train, x_test, y_test"):
-        datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+        loaders.load("mnist", DataOptions(data_dir=str(tmp_path)))
 
 
 def test_without_file_or_network_mnist_is_unavailable_and_says_what_to_do(tmp_path, monkeypatch):
@@ -138,7 +139,7 @@ def test_without_file_or_network_mnist_is_unavailable_and_says_what_to_do(tmp_pa
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
     with pytest.raises(DataUnavailable) as error:
-        datasets.load("mnist", DataOptions(data_dir=str(tmp_path)))
+        loaders.load("mnist", DataOptions(data_dir=str(tmp_path)))
     message = str(error.value)
     assert message.startswith("mnist: no local copy and the download failed (URL fetch failure")
     assert f"put mnist.npz (keys x_train, y_train, x_test, y_test) or the four MNIST IDX .gz " \
@@ -162,14 +163,14 @@ def test_the_cli_exits_2_with_that_message_and_writes_nothing(cli, tmp_path):
 
 def test_offline_image_sets_are_uint8_images_with_labels():
     for name, shape, size in (("digits", (8, 8), 1797), ("mnist-5k", (28, 28), 5000)):
-        dataset = datasets.load(name)
+        dataset = loaders.load(name)
         assert dataset.features.shape == (size, *shape) and dataset.features.dtype == np.uint8
         assert dataset.features.max() == 255 and len(dataset.target) == size
 
 
 @pytest.mark.skipif(not SHARED_MNIST.is_file(), reason=f"no local MNIST copy at {SHARED_MNIST}")
 def test_the_shared_mnist_copy_loads_with_its_own_test_split():
-    dataset = datasets.load("mnist", DataOptions(data_dir=str(SHARED_MNIST.parent)))
+    dataset = loaders.load("mnist", DataOptions(data_dir=str(SHARED_MNIST.parent)))
     assert dataset.features.shape == (60_000, 28, 28) and dataset.features.dtype == np.uint8
     assert dataset.test[0].shape == (10_000, 28, 28)
     splits = preprocess.split(dataset, seed=0)
@@ -183,7 +184,7 @@ def test_the_shared_mnist_copy_loads_with_its_own_test_split():
 # The network was never trained: its optimizer has not made its slots, which loading reports.
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_image_preprocessing_scales_pixels_adds_a_channel_and_round_trips(tmp_path):
-    dataset = datasets.load("digits")
+    dataset = loaders.load("digits")
     preprocessing = preprocess.fit(dataset, preprocess.Part(dataset.features, dataset.target))
     assert preprocessing.spec == {"kind": "image", "raw_shape": [8, 8], "shape": [8, 8, 1]}
     x = preprocessing.encode(dataset.features[:5])

@@ -31,10 +31,13 @@ from pathlib import Path
 
 import keras_tuner
 
-from recipes import artifacts, evaluate, export, interrupts, lock, run, rundir
+from recipes.evaluation import evaluate
+from recipes.runs import artifacts, interrupts, lock, rundir
+from recipes.serving import export
+from recipes.workflow import run
 from recipes.choices import STREAM_MB, TUNERS
 from recipes.errors import UserError
-from recipes.stream import TableStream
+from recipes.sources.stream import TableStream
 from recipes.tuning import report, select, tuners
 from recipes.tuning.hypermodel import ZooHyperModel, cross_validation, later_folds, trial_callbacks
 from recipes.tuning.space import tidy

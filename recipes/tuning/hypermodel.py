@@ -16,7 +16,9 @@ from keras_tuner.src.engine.tuner_utils import SaveBestEpoch  # not exported; Tu
 from tensorboard.plugins.hparams import api as hparams_api
 
 import zoo
-from recipes import callbacks as standard_callbacks, preprocess, run, train
+from recipes.features import preprocess
+from recipes.training import callbacks as standard_callbacks, train
+from recipes.workflow import run
 from recipes.errors import Diverged
 from recipes.tuning.space import check_narrowing, narrow, tidy
 

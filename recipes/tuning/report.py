@@ -2,10 +2,11 @@
 
 import pandas as pd
 
-from recipes import artifacts, plots  # noqa: F401  (plots: the Agg backend)
+from recipes.evaluation import plots  # noqa: F401  (plots: the Agg backend)
+from recipes.runs import artifacts
 from recipes.tuning.space import tidy
 
-import matplotlib.pyplot as plt  # noqa: E402  (after recipes.plots has chosen the backend)
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots has chosen the backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 TRIALS_FILE = "trials.csv"

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 import keras
 import numpy as np
 
-from recipes import callbacks, run, train
+from recipes.training import callbacks, train
+from recipes.workflow import run
 from recipes.errors import Diverged
-from recipes.pipeline import examples, joined
+from recipes.training.pipeline import examples, joined
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from keras_tuner.src.engine import tuner_utils
 from sklearn.exceptions import ConvergenceWarning
 from tensorflow.python.framework import ops as tf_ops  # for its gradient registry
 
-from recipes import artifacts, callbacks, choices
+from recipes import choices
+from recipes.runs import artifacts
+from recipes.training import callbacks
 from recipes.errors import UserError
 
 # keras-tuner prints a failed trial's whole traceback; ZooSearch prints its last line instead.

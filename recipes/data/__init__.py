@@ -1,0 +1,1 @@
+"""Data: every data set by name (loaders), CSV files read as they come (reading), what each column is (columns), and the one `Dataset` shape they are loaded into. Nothing here knows of features, models or training."""

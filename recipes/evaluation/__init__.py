@@ -1,0 +1,1 @@
+"""Evaluation: test metrics beside a scikit-learn reference, permutation importance, and the plots a person looks at."""

@@ -1,0 +1,1 @@
+"""The run folder: its file names and loading (rundir), atomic writes (artifacts), one writer per folder (lock), and Ctrl-C/SIGTERM handling (interrupts)."""
