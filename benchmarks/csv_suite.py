@@ -1,7 +1,7 @@
 """The csv recipe on real files against gradient boosting and a linear model, on the same splits.
 
-    python benchmarks/csv_suite.py --data-dir ../shared/datasets/csv   # reports/csv.md and .json
-    python benchmarks/csv_suite.py --data-dir ../shared/datasets/csv --quick   # 1 seed, 3 epochs
+    python -m benchmarks.csv_suite --data-dir ../shared/datasets/csv   # reports/csv.md and .json
+    python -m benchmarks.csv_suite --data-dir ../shared/datasets/csv --quick   # 1 seed, 3 epochs
 
 For each dev-suite CSV (the folder's README lists targets and quirks) and each offline table, and
 each seed: `python -m recipes run csv` as a user runs it (ours), scikit-learn's
@@ -12,26 +12,22 @@ stopping. Peak memory is the whole `python -m recipes run csv` process's (Tensor
 measured once per file. The recipe's defaults were chosen on validation splits, never on test.
 """
 
-import argparse
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor  # noqa: E402
+from benchmarks import common
+from recipes.data.dataset import DataOptions
+from recipes.evaluation import baselines
+from recipes.evaluation.evaluate import headline
+from recipes.roles import date
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions, run
 
-from recipes.features import dates  # noqa: E402
-from recipes.runs import artifacts
-from recipes.data.dataset import DataOptions  # noqa: E402
-from recipes.evaluation.evaluate import headline  # noqa: E402
-from recipes.workflow.run import RunOptions, prepare, run  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 DEV_SUITE = {  # file -> target (../shared/datasets/csv/README.md)
     "california_housing.csv": "median_house_value", "bank_marketing.csv": "subscribe",
     "loan_approval.csv": "Loan_Status", "bike_sharing_hourly.csv": "cnt",
@@ -43,13 +39,13 @@ TIE = {"accuracy": 0.005, "mae": 0.02}  # the issue's: accuracy within 0.005, MA
 HGB_MAX_LEVELS = 255  # HistGradientBoosting's limit on a categorical column's levels
 
 
-def boosting_view(prepared, part):
+def boosting_view(loaded, part):
     """A part's raw columns as HistGradientBoosting takes them: numbers, categories (the most
     frequent levels, past its limit of 255), and dates as year, month, day of week, day of year
     and days since 1970 (parsed by the run's inferred format); free text is left out."""
-    features = getattr(prepared.splits, part).features
-    roles = {c.name: c for c in prepared.dataset.columns or []}
-    train = prepared.splits.train.features
+    features = getattr(loaded.splits, part).features
+    roles = {c.name: c for c in loaded.dataset.columns or []}
+    train = loaded.splits.train.features
     out = {}
     for name in features.columns:
         role = roles[name].role if name in roles else (
@@ -61,41 +57,36 @@ def boosting_view(prepared, part):
             values = features[name].astype(str).where(features[name].astype(str).isin(levels))
             out[name] = pd.Categorical(values, categories=levels)
         elif role == "date":
-            year, month, day = dates.parse(features[name].reset_index(drop=True),
+            year, month, day = date.parse(features[name].reset_index(drop=True),
                                            roles[name].date_format)
-            days = dates.days_since_epoch(year, month, day)
+            days = date.days_since_epoch(year, month, day)
             out.update({f"{name}_year": year, f"{name}_month": month, f"{name}_days": days,
                         f"{name}_weekday": np.mod(days + 3, 7),
-                        f"{name}_yearday": days - dates.days_since_epoch(year, 1.0, 1.0)})
+                        f"{name}_yearday": days - date.days_since_epoch(year, 1.0, 1.0)})
     return pd.DataFrame({k: np.asarray(v) if not isinstance(v, pd.Categorical) else v
                          for k, v in out.items()})
 
 
-def boosting_score(prepared, seed):
-    task = prepared.task
+def boosting_score(plan, loaded, seed):
+    task = plan.task
     model = (HistGradientBoostingClassifier if task.classification else
              HistGradientBoostingRegressor)(categorical_features="from_dtype", random_state=seed)
-    x = pd.concat([boosting_view(prepared, "train"), boosting_view(prepared, "val")])
-    y = np.concatenate([np.asarray(prepared.splits.train.target),
-                        np.asarray(prepared.splits.val.target)])
+    x = pd.concat([boosting_view(loaded, "train"), boosting_view(loaded, "val")])
+    y = np.concatenate([np.asarray(loaded.splits.train.target),
+                        np.asarray(loaded.splits.val.target)])
     start = time.perf_counter()
     model.fit(x, y.astype(str) if task.classification else y)
     seconds = time.perf_counter() - start
-    truth = np.asarray(prepared.splits.test.target)
-    predicted = model.predict(boosting_view(prepared, "test"))
-    score = task.reference_metric(truth.astype(str) if task.classification else truth, predicted)
+    truth = np.asarray(loaded.splits.test.target)
+    predicted = model.predict(boosting_view(loaded, "test"))
+    score = baselines.headline_metric(task)(truth.astype(str) if task.classification else truth,
+                                             predicted)
     return float(score), seconds
 
 
-def peak_memory_mb(arguments):
-    """Peak resident memory of one `python -m recipes run ...` process, in MB, as GNU time
-    reports it. (This process's own rusage of a child would not do: on Linux a child's maximum
-    starts from its parent's size at the fork.)"""
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "recipes", "run",
-                           *arguments, "--quiet"], cwd=ROOT, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"run {' '.join(arguments)} exited {done.returncode}: {done.stderr}")
-    return int(done.stderr.strip().splitlines()[-1]) / 1024  # KB
+def peak_mb(arguments):
+    """Peak memory of one `python -m recipes run ARGUMENTS --quiet` process, TensorFlow included."""
+    return common.recipes_command(["run", *arguments, "--quiet"], peak_memory=True)[1]
 
 
 def benchmark(name, options_for, seeds, epochs, workdir, memory_arguments):
@@ -109,7 +100,7 @@ def benchmark(name, options_for, seeds, epochs, workdir, memory_arguments):
         ours.append(value)
         linear.append(baseline)
         seconds.append(metrics["train_seconds"])
-        score, fit_seconds = boosting_score(prepare(recipe, options), seed)
+        score, fit_seconds = boosting_score(*prepare(recipe, options), seed)
         boosting.append(score)
         boosting_seconds.append(fit_seconds)
     better = max if key == "accuracy" else min
@@ -123,12 +114,12 @@ def benchmark(name, options_for, seeds, epochs, workdir, memory_arguments):
             "linear": [float(np.mean(linear)), float(np.std(linear))],
             "best": best[0], "ties_or_beats": bool(ties),
             "seconds": float(np.mean(seconds)), "boosting_seconds": float(np.mean(boosting_seconds)),
-            "peak_mb": peak_memory_mb(memory_arguments) if memory_arguments else None,
+            "peak_mb": peak_mb(memory_arguments) if memory_arguments else None,
             "target_scale": metrics.get("target_scale"), "columns": metrics.get("columns"),
             "importance": metrics.get("importance")}
 
 
-def markdown(rows, seeds, total_seconds):
+def markdown(rows, seeds, total_seconds, ran_on):
     def cell(pair, key):
         if key == "accuracy":
             return f"{pair[0]:.4f} ± {pair[1]:.4f}"
@@ -139,13 +130,13 @@ def markdown(rows, seeds, total_seconds):
     lines = [
         "# The csv recipe vs gradient boosting and a linear model",
         "",
-        f"Written by `benchmarks/csv_suite.py` (its docstring says how each is trained); seeds "
+        f"Written by {common.written_by(__file__)} (its docstring says how each is trained); seeds "
         f"{', '.join(map(str, seeds))}, each one train/validation/test split (65/15/20), "
         f"mean ± std of the test score. Ours: `python -m recipes run csv --data FILE --target "
         f"COLUMN` with the recipe's defaults, chosen on validation splits of the dev suite "
         f"(`recipes/catalog.py` says which and by how much), never on test. Tie: accuracy "
         f"within 0.005, MAE within 2% of the better scikit-learn model. Whole benchmark: "
-        f"{total_seconds / 60:.1f} min on this machine.",
+        f"{total_seconds / 60:.1f} min on {common.machine_line(ran_on)}.",
         "",
         f"**Dev suite: ours ties or beats the better scikit-learn model on "
         f"{sum(r['ties_or_beats'] for r in dev)} of {len(dev)} files** (goal: 7 of 8); peak "
@@ -181,35 +172,29 @@ def progress(row):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/datasets/csv",
-                        help="folder holding the dev-suite CSVs")
-    parser.add_argument("--quick", action="store_true", help="1 seed, 3 epochs, no report files")
-    parser.add_argument("--reports", type=Path, default=ROOT / "reports", help="report folder")
+    parser = common.arguments(__file__, __doc__, quick="1 seed, 3 epochs, no peak memory")
+    common.add_dev_suite(parser)
     args = parser.parse_args()
+    paths = common.dev_suite(args.data_dir, DEV_SUITE)
     seeds = [0] if args.quick else [0, 1, 2, 3, 4]
     epochs = 3 if args.quick else None
     start = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for file, target in DEV_SUITE.items():
-            path = args.data_dir / file
+        for path, target in zip(paths, DEV_SUITE.values()):
             data = DataOptions(path=str(path), target=target)
-            rows.append(benchmark(file, lambda seed, e, out, d=data: RunOptions(
+            rows.append(benchmark(path.name, lambda seed, e, out, d=data: RunOptions(
                 data=d, seed=seed, epochs=e, quiet=True, out=out), seeds, epochs, workdir,
-                None if args.quick else ["csv", "--data", str(path), "--target", target,
-                                         "--out", str(Path(workdir) / f"memory-{file}")]))
+                None if args.quick else ["csv", "--data", path, "--target", target,
+                                         "--out", Path(workdir) / f"memory-{path.name}"]))
             progress(rows[-1])
         for name in OFFLINE:
             rows.append(benchmark(name, lambda seed, e, out: RunOptions(
                 seed=seed, epochs=e, quiet=True, out=out), seeds, epochs, workdir,
-                None if args.quick else [name, "--out", str(Path(workdir) / f"memory-{name}")]))
+                None if args.quick else [name, "--out", Path(workdir) / f"memory-{name}"]))
             progress(rows[-1])
-    report = markdown(rows, seeds, time.perf_counter() - start)
-    print(report)
-    if not args.quick:
-        artifacts.write_text(args.reports / "csv.md", report)
-        artifacts.write_json(args.reports / "csv.json", {"seeds": seeds, "rows": rows})
+    report = markdown(rows, seeds, time.perf_counter() - start, common.machine())
+    common.finish(args, "csv", report, {"seeds": seeds, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The `grid` command (scikit-learn's GridSearchCV over the zoo's estimator) on dev-suite CSVs,
 timed as a user runs it.
 
-    python benchmarks/grid_search.py --data-dir ../shared/datasets/csv   # reports/grid.md, .json
-    python benchmarks/grid_search.py --quick   # heart_disease.csv, 3 epochs: prints, writes nothing
+    python -m benchmarks.grid_search --data-dir ../shared/datasets/csv   # reports/grid.md, .json
+    python -m benchmarks.grid_search --quick   # heart_disease.csv, 3 epochs: prints, writes nothing
 
 For each file, one subprocess runs `python -m recipes grid csv --data FILE --target COLUMN
 --param dropout=0,0.2 --param 'hidden_units=(64,),(256,256)' --cv 3 --seed 0 --quiet`, its wall
@@ -16,22 +16,16 @@ comparison, one `python -m recipes run csv` on the same seed, same split: the re
 (which is not a point of the grid), trained on train with early stopping on validation.
 """
 
-import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
+from benchmarks import common
 
-from recipes.runs import artifacts  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 FILES = {"heart_disease.csv": "target", "car_evaluation.csv": "class"}  # file -> target
 GRID = {"dropout": "0,0.2", "hidden_units": "(64,),(256,256)"}  # the classic 2 x 2
 CV = 3
@@ -40,17 +34,9 @@ QUICK_EPOCHS = 3
 
 
 def command(name, arguments):
-    """Run `python -m recipes NAME ARGUMENTS --quiet --overwrite` as a user runs it (a kept
-    folder may hold the last run's); its wall seconds."""
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "recipes", name, *arguments, "--quiet",
-                           "--overwrite"],
-                          cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"`python -m recipes {name} {' '.join(arguments)}` exited "
-                         f"{done.returncode}:\n{done.stderr[-3000:]}")
-    return seconds
+    """`python -m recipes NAME ARGUMENTS --quiet --overwrite` (a kept folder may hold the last
+    run's), as a user runs it; its wall seconds."""
+    return common.recipes_command([name, *arguments, "--quiet", "--overwrite"])[0]
 
 
 def benchmark(path, target, epochs, workdir):
@@ -84,8 +70,7 @@ def benchmark(path, target, epochs, workdir):
             "default_epochs_run": default["epochs_run"],
             "wall_seconds": round(grid_seconds, 1), "search_seconds": grid["search_seconds"],
             "run_wall_seconds": round(run_seconds, 1), "load_average": round(load, 2),
-            "grid_points": points,
-            "device": grid["device"], "versions": grid["versions"]}
+            "grid_points": points}
 
 
 def shown(value):
@@ -93,13 +78,13 @@ def shown(value):
     return str(tuple(value)) if isinstance(value, list) else str(value)
 
 
-def markdown(rows, seconds):
+def markdown(rows, seconds, ran_on):
     grid = " x ".join(f"{name} {{{GRID[name].replace('),(', '), (')}}}" for name in GRID)
     first = rows[0]
     lines = [
         "# grid: scikit-learn's GridSearchCV over the csv recipe",
         "",
-        f"Written by `benchmarks/grid_search.py` (its docstring says how). Each file: "
+        f"Written by {common.written_by(__file__)} (its docstring says how). Each file: "
         f"`python -m recipes grid csv --data FILE --target COLUMN --param "
         f"dropout={GRID['dropout']} --param 'hidden_units={GRID['hidden_units']}' --cv {CV} "
         f"--seed {SEED}`, one process, timed around it (\"grid wall\", start-up included; "
@@ -136,51 +121,39 @@ def markdown(rows, seconds):
                          f" | {folds} | {p['mean']:.4f} ± {p['std']:.4f} | {p['rank']} | "
                          f"{p['fit_seconds']:.1f} |")
     loads = ", ".join(f"{r['load_average']:.1f}" for r in rows)
-    lines += ["", f"Total wall time: {seconds:.0f} s on {first['device']} ({os.cpu_count()} "
-              f"cores), tensorflow {first['versions']['tensorflow']}, scikit-learn "
-              f"{first['versions']['scikit-learn']}. One run per file on a machine other jobs "
-              f"may share: seconds are indicative (1-minute load average before each file's "
-              f"grid: {loads}). The test splits are small (see the rows column): one test score "
+    lines += ["", common.wall_time_line(seconds, ran_on) + " One run per file on a machine "
+              f"other jobs may share: seconds are indicative (1-minute load average before each "
+              f"file's grid: {loads}). The test splits are small (see the rows column): one test score "
               "moves by a few points from seed to seed."]
     return "\n".join(lines) + "\n"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/datasets/csv",
-                        help="folder holding the dev-suite CSVs (default: ../shared/datasets/csv)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"heart_disease.csv only, {QUICK_EPOCHS} epochs, no report files")
-    parser.add_argument("--reports", type=Path, default=ROOT / "reports", help="report folder")
+    parser = common.arguments(__file__, __doc__,
+                              quick=f"heart_disease.csv only, {QUICK_EPOCHS} epochs")
+    common.add_dev_suite(parser)
     parser.add_argument("--keep", type=Path, default=None,
                         help="write each grid's and run's folder here (default: a temporary "
                         "folder, removed at the end)")
     args = parser.parse_args()
     files = dict(list(FILES.items())[:1]) if args.quick else FILES
-    missing = [f for f in files if not (args.data_dir / f).is_file()]
-    if missing:
-        raise SystemExit(f"{', '.join(missing)} not found in {args.data_dir}: give the folder "
-                         "holding the dev-suite CSVs with --data-dir")
+    paths = common.dev_suite(args.data_dir, files)
     start = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as temporary:
         workdir = args.keep or Path(temporary)
-        for file, target in files.items():
-            print(f"{file}: grid of {len(GRID)} parameters, {CV} folds", flush=True)
-            rows.append(benchmark(args.data_dir / file, target,
-                                  QUICK_EPOCHS if args.quick else None, workdir))
+        for path, target in zip(paths, files.values()):
+            print(f"{path.name}: grid of {len(GRID)} parameters, {CV} folds", flush=True)
+            rows.append(benchmark(path, target, QUICK_EPOCHS if args.quick else None, workdir))
             r = rows[-1]
-            print(f"{file}: best {r['best_parameters']} CV {r['cv'][0]:.4f} ± {r['cv'][1]:.4f}, "
-                  f"test {r['test']:.4f} (default {r['default_test']:.4f}) in "
+            print(f"{path.name}: best {r['best_parameters']} CV {r['cv'][0]:.4f} ± "
+                  f"{r['cv'][1]:.4f}, test {r['test']:.4f} (default {r['default_test']:.4f}) in "
                   f"{r['wall_seconds']:.0f} s", flush=True)
     total = time.perf_counter() - start
-    report = markdown(rows, total)
-    print(report)
-    if not args.quick:
-        artifacts.write_text(args.reports / "grid.md", report)
-        artifacts.write_json(args.reports / "grid.json", {
-            "grid": GRID, "cv": CV, "seed": SEED, "total_seconds": round(total, 1),
-            "rows": rows})
+    ran_on = common.machine()  # after the grids: it starts TensorFlow's runtime here
+    common.finish(args, "grid", markdown(rows, total, ran_on), {
+        "grid": GRID, "cv": CV, "seed": SEED, "total_seconds": round(total, 1),
+        "machine": ran_on, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Examples per second of the training loops: Keras `fit`, the tf.function tape loop, eager tape.
 
-    python benchmarks/loops.py            # writes reports/loops.md and reports/loops.json
-    python benchmarks/loops.py --quick    # a smoke run in seconds: prints only
+    python -m benchmarks.loops            # writes reports/loops.md and reports/loops.json
+    python -m benchmarks.loops --quick    # a smoke run in seconds: prints only
 
 Each loop trains a fresh model of the same recipe once: same seed, split, batch size and epochs,
 early stopping out of reach. Examples/second is the figure metrics.json reports: tracing,
@@ -12,24 +12,17 @@ would mean on this CPU) and the tape loop with XLA (`--jit`), each against its f
 no-XLA figure.
 """
 
-import argparse
 import dataclasses
-import os
-import sys
 import tempfile
 import time
-from pathlib import Path
+from unittest import mock
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import tensorflow as tf
 
-import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import zoo  # noqa: E402
-from recipes.runs import artifacts  # noqa: E402
+from benchmarks import common
 from recipes.training import callbacks, devices, train
 from recipes.workflow import run
+from recipes.workflow.prepare import build_network, prepare
 
 RECIPES = {"mnist-5k-cnn": 3, "breast-cancer": 60}  # recipe -> epochs (--quick: 1)
 VARIANTS = {  # name -> (loop, keyword arguments of `train_once`)
@@ -41,45 +34,37 @@ VARIANTS = {  # name -> (loop, keyword arguments of `train_once`)
 }
 
 
-def train_once(prepared, loop, epochs, workdir, *, eager=False, bfloat16=False, jit=None):
+def train_once(plan, loaded, loop, epochs, workdir, *, eager=False, bfloat16=False, jit=None):
     """Build the recipe's network as `run` does and train it once through `train.train` with
     `config.loop` set to `loop` and `run`'s callbacks; returns a `pipeline.TrainResult`."""
-    config = dataclasses.replace(prepared.config, loop=loop, epochs=epochs, patience=epochs,
-                                 quiet=True, jit=jit)
-    network = build(dataclasses.replace(prepared, config=config), bfloat16)
+    config = dataclasses.replace(plan.config, loop=loop, epochs=epochs, patience=epochs,
+                                 quiet=True, jit=jit, mixed_precision=bfloat16)
+    network = build(dataclasses.replace(plan, config=config), loaded)
     tf.config.run_functions_eagerly(eager)
     try:
-        return train.train(network, prepared.arrays["train"], prepared.arrays["val"], config,
+        return train.train(network, loaded.sources["train"], loaded.sources["val"], config,
                            callbacks=callbacks.standard(config, tempfile.mkdtemp(dir=workdir)))
     finally:
         tf.config.run_functions_eagerly(False)
 
 
-def build(prepared, bfloat16):
-    """`run.build_network`'s network; with `bfloat16`, the same network (seed, hyperparameters,
-    output bias) with mixed_bfloat16 layers: what --mixed-precision would mean on a CPU, where
-    the command line refuses it."""
-    if not bfloat16:
-        return run.build_network(prepared)
-    keras.utils.set_random_seed(prepared.config.seed)
-    arguments = dict(prepared.hyperparameters)
-    if "output_bias" in zoo.hyperparameters(prepared.model_name):
-        arguments.setdefault("output_bias", prepared.task.output_bias(prepared.arrays["train"][1]))
-    with devices.dtype_policy("mixed_bfloat16"):
-        network = zoo.build(prepared.model_name, prepared.preprocessing.input_shape,
-                            prepared.preprocessing.num_outputs, **arguments)
-    if prepared.config.jit is not None:
-        network.jit_compile = prepared.config.jit
-    return network
+def build(plan, loaded):
+    """`prepare.build_network`'s network. With `config.mixed_precision`, its layers are
+    mixed_bfloat16 on any machine: what --mixed-precision would mean on a CPU, where
+    `devices.mixed_precision_policy` refuses it (and means mixed_float16 on a GPU)."""
+    if not plan.config.mixed_precision:
+        return build_network(plan, loaded)
+    with mock.patch.object(devices, "mixed_precision_policy", return_value="mixed_bfloat16"):
+        return build_network(plan, loaded)
 
 
 def benchmark(name, epochs, workdir):
-    prepared = run.prepare(name, run.RunOptions(quiet=True))
-    row = {"recipe": name, "model": prepared.model_name, "batch_size": prepared.config.batch_size,
-           "epochs": epochs, "train_examples": len(prepared.arrays["train"][0])}
-    train_once(prepared, "fit", 1, workdir)  # one-time start-up costs fall on no measured run
+    plan, loaded = prepare(name, run.RunOptions(quiet=True))
+    row = {"recipe": name, "model": plan.model_name, "batch_size": plan.config.batch_size,
+           "epochs": epochs, "train_examples": len(loaded.sources["train"])}
+    train_once(plan, loaded, "fit", 1, workdir)  # one-time start-up costs fall on no measured run
     for variant, (loop, options) in VARIANTS.items():
-        result = train_once(prepared, loop, epochs, workdir, **options)
+        result = train_once(plan, loaded, loop, epochs, workdir, **options)
         row[variant] = {"examples_per_second": result.examples_per_second,
                         "seconds": result.seconds, "final_loss": result.history["loss"][-1]}
         print(f"  {variant:<9} {result.examples_per_second:9.0f} examples/s  "
@@ -92,11 +77,11 @@ def benchmark(name, epochs, workdir):
     return row
 
 
-def markdown(rows, seconds):
+def markdown(rows, seconds, ran_on):
     lines = ["# Training loops: examples per second", "",
-             "Written by `benchmarks/loops.py`. One run of each loop on a fresh model: same seed, "
-             "split, batch size and epochs (early stopping out of reach); examples/second as "
-             "metrics.json reports it (tracing, validation and callbacks included). `eager` is the "
+             f"Written by {common.written_by(__file__)}. One run of each loop on a fresh model: "
+             "same seed, split, batch size and epochs (early stopping out of reach); "
+             "examples/second as metrics.json reports it (tracing, validation and callbacks included). `eager` is the "
              "tape loop with `tf.config.run_functions_eagerly(True)`. Goal: tape/fit >= 0.95.", "",
              "| recipe | batch | epochs | fit | tape | eager | tape/fit | eager/fit |",
              "|---|---|---|---|---|---|---|---|"]
@@ -121,33 +106,25 @@ def markdown(rows, seconds):
               "", "| recipe | " + " | ".join(VARIANTS) + " |", "|---|" + "---|" * len(VARIANTS)]
     lines += [f"| {r['recipe']} | " + " | ".join(f"{r[v]['final_loss']:.4f}" for v in VARIANTS)
               + " |" for r in rows]
-    lines += ["", f"Total wall time: {seconds:.0f} s on {devices.device_name()} "
-              f"({os.cpu_count()} cores), "
-              "tensorflow " + tf.__version__ + ". Single runs on a machine other jobs may share: "
-              "read ratios within a few percent of 1 as equal."]
+    lines += ["", common.wall_time_line(seconds, ran_on) + " Single runs on a machine other "
+              "jobs may share: read ratios within a few percent of 1 as equal."]
     return "\n".join(lines) + "\n"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 epoch each, no report files")
-    parser.add_argument("--recipes", default=",".join(RECIPES),
-                        help=f"comma-separated recipes (default: {','.join(RECIPES)})")
-    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    parser = common.arguments(__file__, __doc__, quick="1 epoch each")
+    common.add_recipes(parser, RECIPES)
     args = parser.parse_args()
     start = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for name in args.recipes.split(","):
+        for name in args.recipes:
             epochs = 1 if args.quick else RECIPES.get(name, 10)
             print(f"{name} ({epochs} epochs)", flush=True)
             rows.append(benchmark(name, epochs, workdir))
     seconds = time.perf_counter() - start
-    report = markdown(rows, seconds)
-    print(report)
-    if not args.quick:
-        artifacts.write_text(args.reports / "loops.md", report)
-        artifacts.write_json(args.reports / "loops.json", {"rows": rows, "seconds": seconds})
+    common.finish(args, "loops", markdown(rows, seconds, common.machine()),
+                  {"rows": rows, "seconds": seconds})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """MNIST: the mnist-cnn recipe against the keras-io "Simple MNIST convnet", then every image recipe.
 
-    python benchmarks/mnist.py --data-dir ../shared/datasets  # reports/mnist.md, .json, .png
-    python benchmarks/mnist.py --quick                         # 1 epoch on a slice: a smoke test
+    python -m benchmarks.mnist --data-dir ../shared/datasets  # reports/mnist.md, .json, .png
+    python -m benchmarks.mnist --quick                         # 1 epoch on a slice: prints only
 
 Side by side, in this one process, one after the other, on the same split of the same data: the
 keras-io baseline (Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense 10, Adam, batch 128, 15
@@ -17,29 +17,25 @@ reaches 99.0% validation accuracy.
 Then each other image recipe runs once through `recipes.workflow.run.run`, against the issue's goal.
 """
 
-import argparse
 import dataclasses
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras
 
-import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
-import keras  # noqa: E402
+from benchmarks import common
+from recipes.data.dataset import DataOptions
+from recipes.errors import DataUnavailable
+from recipes.evaluation import evaluate, plots  # plots first chooses matplotlib's backend
+from recipes.runs import artifacts
+from recipes.training import callbacks, train
+from recipes.sources.arrays import Arrays
+from recipes.training.pipeline import TrainConfig
+from recipes.workflow.prepare import build_network, prepare
+from recipes.workflow.run import RunOptions, run
 
-from recipes import train)  # noqa: E402,F401
-from recipes.evaluation import plots
-from recipes.runs import artifacts, rundir
-from recipes.training import callbacks, devices
-from recipes.data.dataset import DataOptions  # noqa: E402
-from recipes.errors import DataUnavailable  # noqa: E402
-from recipes.training.pipeline import TrainConfig, to_dataset  # noqa: E402
-from recipes.workflow.run import RunOptions, build_network, prepare, run  # noqa: E402
-
-import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots has chosen the backend)
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots)
 
 BASELINE_EPOCHS, BASELINE_BATCH_SIZE = 15, 128  # keras-io's settings
 VAL_TARGET = 0.99  # the validation accuracy whose first crossing is timed
@@ -59,19 +55,18 @@ class EpochClock(keras.callbacks.Callback):
         self.elapsed.append(time.perf_counter() - self.start)
 
 
-def train_and_test(network, prepared, config, extra_callbacks):
+def train_and_test(network, plan, loaded, config, extra_callbacks):
     """Both networks train through here: `train.train` with `extra_callbacks` and the clock."""
     clock = EpochClock()
-    (x_train, _), val, test = (prepared.arrays[p] for p in ("train", "val", "test"))
-    history = train.train(network, prepared.arrays["train"], val, config,
+    history = train.train(network, loaded.sources["train"], loaded.sources["val"], config,
                           callbacks=[*extra_callbacks, clock]).history
-    scores = network.evaluate(to_dataset(*test, config.batch_size), return_dict=True, verbose=0)
+    scores, _, _ = evaluate.test_metrics(plan, loaded, network)
     seconds, epochs = clock.elapsed[-1], len(clock.elapsed)
     first = next((i for i, v in enumerate(history["val_accuracy"]) if v >= VAL_TARGET), None)
     return {"test_accuracy": float(scores["accuracy"]), "train_seconds": round(seconds, 1),
             "epochs": epochs, "batch_size": config.batch_size,
             "augment": config.augment is not None,
-            "examples_per_second": round(len(x_train) * epochs / seconds, 1),
+            "examples_per_second": round(len(loaded.sources["train"]) * epochs / seconds, 1),
             "epoch_to_val_target": None if first is None else first + 1,
             "seconds_to_val_target": None if first is None else round(clock.elapsed[first], 1),
             "parameters": network.count_params(), "jit": bool(network.jit_compile),
@@ -81,20 +76,21 @@ def train_and_test(network, prepared, config, extra_callbacks):
 
 def side_by_side(data, seed, quick, workdir):
     """The keras-io baseline, then mnist-cnn, on one prepared split."""
-    prepared = prepare("mnist-cnn", RunOptions(data=data, seed=seed, quiet=True,
-                                               epochs=1 if quick else None))
+    plan, loaded = prepare("mnist-cnn", RunOptions(data=data, seed=seed, quiet=True,
+                                                   epochs=1 if quick else None))
     if quick:
-        prepared.arrays = {part: (x[:QUICK_EXAMPLES], y[:QUICK_EXAMPLES])
-                           for part, (x, y) in prepared.arrays.items()}
-    keras_io = dataclasses.replace(prepared, model_name="keras_io_convnet", hyperparameters={})
+        loaded = dataclasses.replace(loaded, sources={
+            part: Arrays(source.x[:QUICK_EXAMPLES], source.y[:QUICK_EXAMPLES])
+            for part, source in loaded.sources.items()})
+    keras_io = dataclasses.replace(plan, model_name="keras_io_convnet", hyperparameters={})
     keras_io_config = TrainConfig(epochs=1 if quick else BASELINE_EPOCHS,
                                   batch_size=BASELINE_BATCH_SIZE, patience=BASELINE_EPOCHS,
                                   seed=seed, quiet=True)
-    baseline = train_and_test(build_network(keras_io), prepared, keras_io_config,
+    baseline = train_and_test(build_network(keras_io, loaded), plan, loaded, keras_io_config,
                               extra_callbacks=[])
-    ours = train_and_test(build_network(prepared), prepared, prepared.config,
-                          extra_callbacks=callbacks.standard(prepared.config, workdir))
-    hyperparameters = {k: v for k, v in prepared.hyperparameters.items() if k != "api"}
+    ours = train_and_test(build_network(plan, loaded), plan, loaded, plan.config,
+                          extra_callbacks=callbacks.standard(plan.config, workdir))
+    hyperparameters = {k: v for k, v in plan.hyperparameters.items() if k != "api"}
     return {"keras-io convnet": baseline, "mnist-cnn": {**ours, "hyperparameters": hyperparameters}}
 
 
@@ -190,27 +186,24 @@ def scratch_line(rows):
             f"**{met}**.", ""]
 
 
-def markdown(pair, rows, machine):
+def markdown(pair, rows, ran_on):
     jit = any(row["jit"] for row in pair.values())
     lines = ["# MNIST: mnist-cnn vs the keras-io convnet, and the other image recipes", "",
-             "Written by `benchmarks/mnist.py`; its docstring says how the two are trained. "
-             f"Machine: {machine['device']}, {machine['cpus']} CPU cores, TensorFlow "
-             f"{machine['versions']['tensorflow']}, XLA {'on' if jit else 'off'}.", ""]
+             f"Written by {common.written_by(__file__)}; its docstring says how the two are "
+             f"trained. Machine: {common.machine_line(ran_on)}, XLA {'on' if jit else 'off'}.",
+             ""]
     return "\n".join(lines + (pair_section(pair) if pair else []) + recipes_section(rows)) + "\n"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.arguments(__file__, __doc__,
+                              quick=f"1 epoch, {QUICK_EXAMPLES} images for the pair")
     parser.add_argument("--data-dir", metavar="DIR", help="folder holding mnist.npz or the MNIST "
                         "IDX files (default: the project's data/ folder, then Keras' download)")
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, shuffling")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"1 epoch, {QUICK_EXAMPLES} images for the pair; no report files")
-    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     args = parser.parse_args()
     data = DataOptions(data_dir=args.data_dir)
-    machine = {"device": devices.device_name(), "cpus": os.cpu_count(),
-               "versions": rundir.versions()}
+    ran_on = common.machine()
     with tempfile.TemporaryDirectory() as workdir:
         try:
             pair = side_by_side(data, args.seed, args.quick, workdir)
@@ -223,14 +216,9 @@ def main():
                   f"{VAL_TARGET:.0%} validation accuracy after {row['seconds_to_val_target']} s",
                   flush=True)
         rows = recipe_rows(data, args.seed, args.quick, workdir)
-    report = markdown(pair, rows, machine)
-    print(report)
-    if not args.quick:
-        artifacts.write_text(args.reports / "mnist.md", report)
-        artifacts.write_json(args.reports / "mnist.json", {"seed": args.seed, "machine": machine,
-                                                           "side_by_side": pair, "recipes": rows})
-        if pair:
-            plot_val_accuracy(pair, args.reports / "mnist.png")
+    common.finish(args, "mnist", markdown(pair, rows, ran_on),
+                  {"seed": args.seed, "machine": ran_on, "side_by_side": pair, "recipes": rows},
+                  {"mnist.png": lambda path: plot_val_accuracy(pair, path)} if pair else {})
 
 
 if __name__ == "__main__":

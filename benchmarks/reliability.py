@@ -1,7 +1,7 @@
 """Reliability, measured: bad input, runs killed and resumed, determinism, and what they cost.
 
-    python benchmarks/reliability.py          # writes reports/reliability.md and .json
-    python benchmarks/reliability.py --quick  # fewer epochs, the fit loop only: a smoke run
+    python -m benchmarks.reliability          # writes reports/reliability.md and .json
+    python -m benchmarks.reliability --quick  # fewer epochs, the fit loop only: prints only
 
 1. Bad input: every case of tests/test_bad_inputs.py's table, through the command line in this
    process: the exit code, the one-line message, and whether anything under the inputs changed.
@@ -18,11 +18,9 @@
    MNIST-sized arrays.
 """
 
-import argparse
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,18 +28,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from recipes.runs import artifacts, rundir  # noqa: E402
-from recipes.training import callbacks, pipeline, tape, train
+from benchmarks import common
+from recipes.cli import main as command_line_main
+from recipes.runs import rundir
+from recipes.sources import arrays
+from recipes.training import callbacks, pipeline
 from recipes.workflow import run
-import tensorflow as tf  # noqa: E402  (recipes first: it quiets TensorFlow)
-from tests.conftest import exit_code  # noqa: E402
-from tests.test_bad_inputs import BAD_INPUTS, build_inputs, command_line, snapshot  # noqa: E402
-from tests.test_failures import FAILURES, Unavailable, as_expected  # noqa: E402
-from tests.test_reliability import RESUMED, stop_after_epoch  # noqa: E402
+from tests.conftest import exit_code
+from tests.test_bad_inputs import BAD_INPUTS, build_inputs, command_line, snapshot
+from tests.test_failures import FAILURES, Unavailable, as_expected
+from tests.test_reliability import RESUMED, stop_after_epoch
 
 LOOPS = ("fit", "tape")
 
@@ -102,46 +100,47 @@ def reshuffled(x, y, batch_size, seed):
 
 
 def reshuffling(to_dataset):
-    """`pipeline.to_dataset` with tf.data's reshuffling where the loops ask for the epoch order."""
+    """`arrays.to_dataset` with tf.data's reshuffling where the loops ask for the epoch order."""
     def patched(x, y, batch_size, *, order=None, augment=None):
         if order is None:
             return to_dataset(x, y, batch_size, augment=augment)
         data = reshuffled(x, y, batch_size, order.seed)
-        if augment is not None:
-            data = data.map(lambda images, labels: (augment(images, training=True), labels))
-        return data.prefetch(tf.data.AUTOTUNE)
+        return pipeline.augmented(data, augment).prefetch(tf.data.AUTOTUNE)
     return patched
 
 
-def without_epoch_order():
-    """Both loops' pipelines (train.fit's and the tape loop's) reshuffled by tf.data instead."""
-    for loop_module in (train, tape):
-        loop_module.to_dataset = reshuffling(pipeline.to_dataset)
+def ablate(owner, name, replacement):
+    """`owner.name` = `replacement(owner.name)`. A name the code no longer has would be set
+    and never read: the ablation would silently change nothing, so a missing one stops it."""
+    if not hasattr(owner, name):
+        raise RuntimeError(f"ablation: {owner.__name__}.{name} no longer exists, so replacing "
+                           "it would change nothing; point the ablation at its new home")
+    setattr(owner, name, replacement(getattr(owner, name)))
 
 
 ABLATIONS = {  # what each child process changes before it runs the command line
     "none": lambda: None,
-    "without dropout state": lambda: setattr(callbacks, "seed_states", lambda model: []),
-    "tf.data reshuffling": without_epoch_order,
+    "without dropout state": lambda: ablate(callbacks, "seed_states", lambda _: lambda model: []),
+    # in-memory training batches, both loops' (arrays.Arrays.dataset draws them from here)
+    "tf.data reshuffling": lambda: ablate(arrays, "to_dataset", reshuffling),
 }
 
 
 def child(ablation, arguments):
-    """The command line with one ablation applied: `reliability.py --child ABLATION run ...`."""
-    from recipes.cli import main
-
+    """The command line with one ablation applied: `-m benchmarks.reliability --child ABLATION
+    run ...`."""
     ABLATIONS[ablation]()
-    sys.exit(main(arguments))
+    sys.exit(command_line_main(arguments))
 
 
 def command(ablation, arguments):
-    return [sys.executable, str(Path(__file__).resolve()), "--child", ablation,
+    return [sys.executable, "-m", "benchmarks.reliability", "--child", ablation,
             *map(str, arguments)]
 
 
 def completed(ablation, arguments):
-    result = subprocess.run(command(ablation, arguments), cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(command(ablation, arguments), cwd=common.ROOT, capture_output=True,
+                            text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
 
@@ -188,8 +187,8 @@ def determinism(loops, epochs, workdir, deterministic):
     outs = {(loop, n): workdir / f"{flag}-{loop}-{n}" for loop in loops for n in (1, 2)}
     calls = [[*arguments, "--loop", loop, "--out", str(out)] for (loop, _), out in outs.items()]
     code = f"from recipes.cli import main\nfor arguments in {calls!r}:\n    main(arguments)\n"
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run([sys.executable, "-c", code], cwd=common.ROOT, capture_output=True,
+                   check=True)
     rows = []
     for loop in loops:
         first, second = outs[(loop, 1)], outs[(loop, 2)]
@@ -227,8 +226,8 @@ def pipeline_cost(epochs):
         rng = np.random.default_rng(0)
         x = rng.random((size, *shape), dtype=np.float32)
         y = rng.random((size, 10), dtype=np.float32)
-        order = pipeline.EpochOrder(0, size)
-        pipelines = {"epoch order": pipeline.to_dataset(x, y, batch_size, order=order),
+        order = pipeline.EpochOrder(0)
+        pipelines = {"epoch order": arrays.Arrays(x, y).dataset(batch_size, order=order),
                      "tf.data reshuffling": reshuffled(x, y, batch_size, seed=0)}
         for kind, data in pipelines.items():
             cpu, wall = [], []
@@ -272,10 +271,10 @@ def failures_section(rows):
     return lines
 
 
-def markdown(report):
+def markdown(report, ran_on):
     cases = report["bad_inputs"]
     lines = ["# Reliability", "",
-             "Written by `benchmarks/reliability.py` (the cases come from "
+             f"Written by {common.written_by(__file__)} (the cases come from "
              "`tests/test_bad_inputs.py`, which asserts them).", "",
              f"## Bad input: {sum(c['ok'] for c in cases)} of {len(cases)} cases as required",
              "", "Each must exit 2 with one line naming the problem, no traceback, and change "
@@ -313,18 +312,15 @@ def markdown(report):
               "|---|---|---|---|"]
     lines += [f"| {r['data']} | {r['pipeline']} | {r['wall_ms']} | {r['cpu_ms']} |"
               for r in report["pipeline"]]
-    lines += ["", f"Total wall time: {report['seconds']:.0f} s on this machine (2 CPU cores)."]
+    lines += ["", common.wall_time_line(report["seconds"], ran_on)]
     return "\n".join(lines) + "\n"
 
 
 def main():
     if sys.argv[1:2] == ["--child"]:  # a child process of the resume checks
         return child(sys.argv[2], sys.argv[3:])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="4 epochs, the fit loop, no ablations, no report files")
-    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
-    args = parser.parse_args()
+    args = common.arguments(__file__, __doc__,
+                            quick="4 epochs, the fit loop, no ablations").parse_args()
     loops, epochs = (("fit",), 4) if args.quick else (LOOPS, 12)
     ablations = ("none",) if args.quick else tuple(ABLATIONS)
     start = time.perf_counter()
@@ -345,11 +341,7 @@ def main():
         report["seconds_per_epoch"] = seconds_per_epoch(loops, 10 if args.quick else 40, workdir)
         report["pipeline"] = pipeline_cost(5 if args.quick else 20)
     report["seconds"] = time.perf_counter() - start
-    text = markdown(report)
-    print(text)
-    if not args.quick:
-        artifacts.write_text(args.reports / "reliability.md", text)
-        artifacts.write_json(args.reports / "reliability.json", report)
+    common.finish(args, "reliability", markdown(report, common.machine()), report)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Tables bigger than memory: `run csv --stream` at 100k, 1M and 5M rows against the in-memory path.
 
-    python benchmarks/scale.py            # reports/scale.md and .json (some 10 minutes on 2 cores)
-    python benchmarks/scale.py --quick    # 20k and 100k rows
+    python -m benchmarks.scale            # reports/scale.md and .json (some 10 minutes on 2 cores)
+    python -m benchmarks.scale --quick    # 20k and 100k rows: prints only
 
 The table is generated, census-like (numbers, categories with up to 40 levels, "?" for missing,
 a noisy binary target), the same rows for every size: a smaller file is a larger one's head.
@@ -16,24 +16,16 @@ throughput is reported.
 Nothing is tuned here: the csv recipe's defaults, a fixed number of epochs.
 """
 
-import argparse
 import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import common
+from recipes.choices import STREAM_MB
 
-from recipes.runs import artifacts  # noqa: E402
-from recipes.choices import STREAM_MB  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-REPORT = ROOT / "reports" / "scale.md"
 GENERATE_ROWS = 100_000  # rows generated (and written) at a time
 REPEATS, REPEAT_UP_TO = 3, 100_000  # small tables run 3 times, interleaved: the median is kept
 LEVELS = {"workclass": 8, "education": 16, "marital": 7, "occupation": 14, "relationship": 6,
@@ -71,15 +63,9 @@ def write_table(path, rows):
 
 def run(path, stream, epochs, out):
     """One `run csv` process: its metrics, wall seconds and peak memory (MB)."""
-    command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "recipes", "run", "csv",
-               "--data", str(path), "--target", "income", "--epochs", str(epochs), "--quiet",
-               "--stream" if stream else "--no-stream", "--out", str(out), "--overwrite"]
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+    wall, peak_mb = common.recipes_command(
+        ["run", "csv", "--data", path, "--target", "income", "--epochs", epochs, "--quiet",
+         "--stream" if stream else "--no-stream", "--out", out, "--overwrite"], peak_memory=True)
     metrics = json.loads((out / "metrics.json").read_text())
     train = metrics["examples"]["train"]
     return {"rows": sum(metrics["examples"].values()), "path": "streamed" if stream else "in memory",
@@ -105,10 +91,10 @@ def steady(epoch_seconds):
     return float(np.median(epoch_seconds[1:] or epoch_seconds))
 
 
-def markdown(results, quick):
+def markdown(results, ran_on):
     lines = ["# Tables bigger than memory: `run csv --stream`", "",
-             "Written by `benchmarks/scale.py`" + (" (--quick)" if quick else "") + ". A generated "
-             "census-like table (5 numbers, 8 categories, `?` for missing, a noisy binary target); "
+             f"Written by {common.written_by(__file__)} on {common.machine_line(ran_on)}. A "
+             "generated census-like table (5 numbers, 8 categories, `?` for missing, a noisy binary target); "
              "each row is one `python -m recipes run csv` process; peak memory is the whole "
              "process's (GNU time, TensorFlow included). s/epoch: the median epoch after the "
              "first, validation included; train s: `model.fit`'s; wall s: the whole command, "
@@ -147,8 +133,7 @@ def markdown(results, quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20k and 100k rows only")
+    parser = common.arguments(__file__, __doc__, quick="20k and 100k rows")
     args = parser.parse_args()
     plan = ([(20_000, False, 3), (20_000, True, 3), (100_000, True, 1)] if args.quick else
             [(10_000, False, 6), (10_000, True, 6), (100_000, False, 6), (100_000, True, 6),
@@ -171,13 +156,8 @@ def main():
                       f"{r['rows_per_second']:>9,.0f} rows/s {r['peak_mb']:7,.0f} MB "
                       f"acc {r['test_accuracy']:.4f} ({r['runs']} runs)", flush=True)
             path.unlink()
-    write_report(results, args.quick)
-
-
-def write_report(results, quick):
-    artifacts.write_text(REPORT, markdown(results, quick))
-    artifacts.write_json(REPORT.with_suffix(".json"), results)
-    print(f"wrote {REPORT}")
+    # after the runs: asking for the device starts TensorFlow's runtime in this process
+    common.finish(args, "scale", markdown(results, common.machine()), results)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,24 @@
 """Tabular recipes over several seeds against the best of four scikit-learn models.
 
-    python benchmarks/tabular.py            # 5 seeds, writes reports/tabular.md and .json
-    python benchmarks/tabular.py --quick    # 1 seed, 3 epochs: a smoke test
+    python -m benchmarks.tabular            # 5 seeds, writes reports/tabular.md and .json
+    python -m benchmarks.tabular --quick    # 1 seed, 3 epochs: prints only
 
 Each seed fixes one train/validation/test split. The network trains on train (validation for early
 stopping); the scikit-learn models train on train + validation, since they need no early stopping.
 All are scored on the same test split.
 """
 
-import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recipes.evaluation import baselines  # noqa: E402
-from recipes.runs import artifacts
-from recipes.evaluation.evaluate import headline, sklearn_view  # noqa: E402
-from recipes.workflow.run import RunOptions, prepare, run  # noqa: E402
+from benchmarks import common
+from recipes.evaluation import baselines
+from recipes.evaluation.evaluate import headline, sklearn_view
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions, run
 
 RECIPES = ["iris", "wine", "breast-cancer", "boston-housing", "auto-mpg", "diabetes",
            "linear-synthetic"]
@@ -32,11 +29,11 @@ TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 
 def sklearn_scores(name, seed):
     """Test metric of each reference model trained on train + validation of this seed's split."""
-    prepared = prepare(name, RunOptions(seed=seed, quiet=True))
-    (x_train, y_train), (x_val, y_val) = (sklearn_view(prepared, p) for p in ("train", "val"))
+    plan, loaded = prepare(name, RunOptions(seed=seed, quiet=True))
+    task = plan.task
+    (x_train, y_train), (x_val, y_val) = (sklearn_view(loaded, p, task) for p in ("train", "val"))
     train = (np.vstack([x_train, x_val]), np.concatenate([y_train, y_val]))
-    test = sklearn_view(prepared, "test")
-    task = prepared.task
+    test = sklearn_view(loaded, "test", task)
     return {family: next(iter(baselines.score(model, task, train, test).values()))
             for family, model in baselines.reference_models(task, seed).items()}
 
@@ -73,11 +70,11 @@ def benchmark(name, seeds, epochs, workdir):
     return row
 
 
-def markdown(rows, seeds, total_seconds):
+def markdown(rows, seeds, total_seconds, ran_on):
     lines = [
         "# Tabular recipes vs scikit-learn",
         "",
-        f"Written by `benchmarks/tabular.py`: {len(seeds)} seeds ({', '.join(map(str, seeds))}); each "
+        f"Written by {common.written_by(__file__)}: {len(seeds)} seeds ({', '.join(map(str, seeds))}); each "
         "seed is one stratified train/validation/test split (65/15/20). The network trains on train "
         "with early stopping on validation; the scikit-learn models (linear, random forest, gradient "
         "boosting, MLP) train on train + validation. Same test split for all.",
@@ -101,15 +98,13 @@ def markdown(rows, seeds, total_seconds):
         if "max_w_error" in r:
             lines += ["", f"`{r['recipe']}` recovers w and b: largest error over seeds "
                       f"|Δw| = {r['max_w_error']:.4f}, |Δb| = {r['max_b_error']:.4f}."]
-    lines += ["", f"Total wall time: {total_seconds:.0f} s on this machine (2 CPU cores)."]
+    lines += ["", common.wall_time_line(total_seconds, ran_on)]
     return "\n".join(lines) + "\n"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.arguments(__file__, __doc__, quick="1 seed, 3 epochs")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
-    parser.add_argument("--quick", action="store_true", help="1 seed, 3 epochs, no report files")
-    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     args = parser.parse_args()
     seeds = [0] if args.quick else list(range(args.seeds))
     epochs = 3 if args.quick else None
@@ -121,11 +116,8 @@ def main():
             r = rows[-1]
             print(f"{name:<17} {r['metric']:<8} {r['mean']:.4f} ± {r['std']:.4f}   "
                   f"best sklearn {r['best_sklearn']:<17} {r['best_sklearn_mean']:.4f}", flush=True)
-    report = markdown(rows, seeds, time.perf_counter() - start)
-    print(report)
-    if not args.quick:
-        artifacts.write_text(args.reports / "tabular.md", report)
-        artifacts.write_json(args.reports / "tabular.json", {"seeds": seeds, "rows": rows})
+    report = markdown(rows, seeds, time.perf_counter() - start, common.machine())
+    common.finish(args, "tabular", report, {"seeds": seeds, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """keras-tuner's three algorithms against each other and against the untuned recipe default.
 
-    python benchmarks/tuning.py            # writes reports/tuning.md, .json and .png
-    python benchmarks/tuning.py --quick    # 2 trials of 2 epochs each: a smoke run, prints only
+    python -m benchmarks.tuning            # writes reports/tuning.md, .json and .png
+    python -m benchmarks.tuning --quick    # 2 trials of 2 epochs each: a smoke run, prints only
 
 For one tabular and one image recipe, random search, Hyperband and Bayesian optimisation each get
 the same budget (trials, epochs per trial, seed) and run exactly as `python -m recipes tune NAME
@@ -23,34 +23,26 @@ Hyperband held to a trial budget spends it in its first bracket: many configurat
 for a few epochs each, so it finishes soonest and judges on short training.
 """
 
-import argparse
-from dataclasses import replace
 import json
-import os
-import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import pandas as pd
 
-import recipes  # noqa: E402,F401  (quiets TensorFlow's start-up logging)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import zoo  # noqa: E402
-
-from recipes.evaluation import evaluate, plots  # noqa: E402,F401  (plots: Agg)
+import zoo
+from benchmarks import common
+from recipes.choices import TUNERS
+from recipes.errors import UserError
+from recipes.evaluation import evaluate, plots  # noqa: F401  (plots: matplotlib's backend)
 from recipes.runs import artifacts
-from recipes.training import devices
+from recipes.tuning import TuneOptions, report, select, tune, tuners
 from recipes.workflow import run
-from recipes.choices import TUNERS  # noqa: E402
-from recipes.errors import UserError  # noqa: E402
-from recipes.training.pipeline import to_dataset  # noqa: E402
-from recipes.tuning import TuneOptions, report, select, tune, tuners  # noqa: E402
+from recipes.workflow.prepare import prepare
 
-import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots has chosen the backend)
+import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots)
 
 RECIPES = {"boston-housing": {"epochs": 100, "folds": 5},  # per trial
            "digits-cnn": {"epochs": 30, "folds": 1}}
@@ -112,12 +104,10 @@ def retest(name, options, metrics, key, direction, repeats):
     epochs) from `repeats` other initial weights, seed by seed: each one's test metric's mean and
     spread, and the kept one's gain over the default paired by seed (the same seed gives two
     configurations of one architecture the same initial weights), with its standard error."""
-    prepared = run.prepare(name, options)
-    x_test, y_test = prepared.arrays["test"]
-    test = to_dataset(x_test, y_test, prepared.config.batch_size)
+    plan, loaded = prepare(name, options)
     found, values = {}, {}
     for which, result in (("tuned", metrics), ("default", metrics["default"])):
-        values[which] = retrained(name, prepared, test, result["hyperparameters"],
+        values[which] = retrained(name, plan, loaded, result["hyperparameters"],
                                   result["epochs_run"], key, repeats)
         found[f"{which}_test_mean"] = float(np.mean(values[which]))
         found[f"{which}_test_std"] = float(np.std(values[which]))
@@ -130,15 +120,17 @@ def retest(name, options, metrics, key, direction, repeats):
 RETRAINED = {}  # the default (or a kept default) comes back for every tuner: retrain it once
 
 
-def retrained(name, prepared, test, hyperparameters, epochs, key, repeats):
-    """Test `key` of `hyperparameters` trained on train + validation for `epochs`, seeds 1..repeats."""
+def retrained(name, plan, loaded, hyperparameters, epochs, key, repeats):
+    """Test `key` of `hyperparameters` trained on train + validation for `epochs`, seeds
+    1..repeats, scored as `tune` scores its retrained model (evaluate.test_metrics)."""
     config = json.dumps([name, hyperparameters, epochs, repeats], sort_keys=True)
     if config not in RETRAINED:
         RETRAINED[config] = []
         for seed in range(1, repeats + 1):
-            seeded = replace(prepared, config=replace(prepared.config, seed=seed))
-            _, network, _ = select.retrain(seeded, hyperparameters, epochs)
-            RETRAINED[config].append(network.evaluate(test, return_dict=True, verbose=0)[key])
+            seeded = replace(plan, config=replace(plan.config, seed=seed))
+            tuned, network, _ = select.retrain(seeded, loaded, hyperparameters, epochs)
+            test, _, _ = evaluate.test_metrics(tuned, loaded, network)
+            RETRAINED[config].append(test[key])
     return RETRAINED[config]
 
 
@@ -176,9 +168,9 @@ def plot(results, path):
     plt.close(figure)
 
 
-def markdown(results, skipped, seconds, repeats):
+def markdown(results, skipped, seconds, repeats, ran_on):
     lines = ["# Tuning: random search, Hyperband and Bayesian optimisation", "",
-             "Written by `benchmarks/tuning.py`. Each tuner ran `python -m recipes tune` with the "
+             f"Written by {common.written_by(__file__)}. Each tuner ran `python -m recipes tune` with the "
              "same budget per recipe: the trials and epochs per trial below (early stopping on "
              "validation), seed 0, each trial scored as the \"scored by\" column says. `tune` "
              "then scores the search's best configuration and the recipe's default again, the "
@@ -223,39 +215,34 @@ def markdown(results, skipped, seconds, repeats):
     for name, reason in skipped.items():
         lines.append(f"- **{name}** skipped: {reason}")
     lines += ["", "![best validation score so far against time](tuning.png)", "",
-              f"Total wall time: {seconds:.0f} s on {devices.device_name()} ({os.cpu_count()} "
-              f"cores), tensorflow {tf.__version__}. One run per tuner on a machine other jobs "
-              "may share: seconds are indicative. Memory: this process's resident size at the "
+              common.wall_time_line(seconds, ran_on) + " One run per tuner on a machine other "
+              "jobs may share: seconds are indicative. Memory: this process's resident size at the "
               "last trial's end minus at the first's (keras-tuner's and TensorFlow's one-time "
               "start-up is in the first trial).", "", "## grid (scikit-learn GridSearchCV)", "",
               "`python -m recipes grid` on dev-suite CSVs, with its wall time: "
-              "[grid.md](grid.md), written by `benchmarks/grid_search.py`."]
+              "[grid.md](grid.md), written by `python -m benchmarks.grid_search`."]
     return "\n".join(lines) + "\n"
 
 
 def available(name):
     """None if the recipe's data can be had here, else why not."""
     try:
-        run.prepare(name, run.RunOptions(quiet=True, loop="fit"))
+        prepare(name, run.RunOptions(quiet=True, loop="fit"))
     except UserError as error:
         return str(error)
     return None
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK['trials']} trials of {QUICK['epochs']} epochs, "
-                        f"{QUICK['repeats']} retrainings, no report files")
-    parser.add_argument("--recipes", default=",".join(RECIPES),
-                        help=f"comma-separated recipes (default: {','.join(RECIPES)})")
+    parser = common.arguments(__file__, __doc__, quick=f"{QUICK['trials']} trials of "
+                              f"{QUICK['epochs']} epochs, {QUICK['repeats']} retrainings")
+    common.add_recipes(parser, RECIPES)
     parser.add_argument("--trials", type=int, default=TRIALS, help=f"per tuner (default: {TRIALS})")
-    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     args = parser.parse_args()
     start = time.perf_counter()
     results, skipped = {}, {}
     with tempfile.TemporaryDirectory() as workdir:
-        for name in args.recipes.split(","):
+        for name in args.recipes:
             reason = available(name)
             if reason:
                 skipped[name] = reason
@@ -269,14 +256,10 @@ def main():
                       "epochs", flush=True)
                 results[name].append(search(name, tuner, budget["trials"], budget["epochs"],
                                             budget["folds"], budget["repeats"], Path(workdir)))
-        report = markdown(results, skipped, time.perf_counter() - start,
-                          QUICK["repeats"] if args.quick else REPEATS)
-        print(report)
-        if not args.quick:
-            plot(results, args.reports / "tuning.png")
-            artifacts.write_text(args.reports / "tuning.md", report)
-            artifacts.write_json(args.reports / "tuning.json",
-                                 {"results": results, "skipped": skipped})
+    report_text = markdown(results, skipped, time.perf_counter() - start,
+                           QUICK["repeats"] if args.quick else REPEATS, common.machine())
+    common.finish(args, "tuning", report_text, {"results": results, "skipped": skipped},
+                  {"tuning.png": lambda path: plot(results, path)})
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ class Recipe:
     loop: str = "fit"  # the training loop when --loop is not given
     augment: bool = False  # random shifts and rotations of training images, unless --no-augment
     anneal: bool = False  # decay_steps = every optimizer step of the run, unless --set decay_steps
-    target_transform: str = "none"  # how regression targets are learned: zoo.tasks.Task.fit_scale
+    target_transform: str = "none"  # how regression targets are learned: recipes.features.targets
     numeric_bins: int = 0  # > 0: numbers also piecewise-linear encoded over that many quantiles
 
 

@@ -1,22 +1,25 @@
-"""The shape of the code: no import cycles among the project's modules, no imports hidden inside
-functions (the usual way to dodge a cycle), no module over 400 lines, `predict` and `export`
-without the training stack, and the CLI's name lists equal to the registries they stand for.
+"""The shape of the code: packages import only the layers below them (LAYERS), no import cycles
+among the project's modules, no imports hidden inside functions (the usual way to dodge a cycle),
+no module over 400 lines, `predict` and `export` without the training stack, and the CLI's name
+lists equal to the registries they stand for.
 
 The import graph is read from the source with `ast`, never by importing it.
 """
 
 import ast
-import importlib.util
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import zoo
 from recipes import choices
+from recipes.features import targets
 from recipes.serving import export
 from recipes.training import train
+from recipes.tuning import tuners
 from tests.conftest import ROOT
 
 PACKAGES = ("recipes", "zoo")
@@ -24,8 +27,29 @@ MAX_LINES = 400
 # Imports inside functions on purpose: the CLI imports TensorFlow only for the commands that
 # need it, so `list` and `--help` answer at once.
 LAZY_BY_DESIGN = {("recipes.cli", None)}
-TRAINING_STACK = ("keras_tuner", "recipes.training.train", "recipes.training.tape", "recipes.training.callbacks",
-                  "recipes.training.pipeline", "recipes.workflow.run", "recipes.tune", "recipes.tuning")
+TRAINING_STACK = ("keras_tuner", "recipes.training", "recipes.workflow", "recipes.tuning")
+
+# The data path's layers: which of the project's packages each may import, besides itself, `zoo`
+# and FOUNDATION (docs/architecture.md draws the same table). Everything points down the path:
+# data and features know nothing of training; training reads its data through a protocol
+# (recipes/training/pipeline.py) and so imports no loader, reader or source; serving answers
+# without training or tuning; the zoo is a model library that knows nothing of recipes.
+FOUNDATION = {"recipes", "recipes.errors", "recipes.choices", "recipes.catalog", "recipes.compat"}
+BELOW_WORKFLOW = {"roles", "data", "features", "sources", "runs", "training", "evaluation",
+                  "serving"}
+LAYERS = {
+    "roles": set(),
+    "data": {"roles"},
+    "features": {"roles", "data"},
+    "runs": {"features"},
+    "training": {"runs"},
+    "sources": {"roles", "data", "features", "training"},
+    "evaluation": {"features", "runs", "training"},
+    "serving": {"roles", "data", "features", "runs"},
+    "workflow": BELOW_WORKFLOW,
+    "tuning": BELOW_WORKFLOW | {"workflow"},
+    "cli": BELOW_WORKFLOW | {"workflow", "tuning"},
+}
 
 
 def project_modules():
@@ -84,6 +108,59 @@ def test_the_reading_finds_modules_and_where_each_import_sits():
     assert ("predict", "recipes.serving.predict") in imports("recipes.cli")  # the CLI's lazy imports
 
 
+def layer(module):
+    """The layer a module belongs to: "zoo", a FOUNDATION module, or a recipes package's name."""
+    parts = module.split(".")
+    if module == "recipes.__main__":  # `python -m recipes`: the CLI's entry
+        return "cli"
+    if parts[0] == "zoo":
+        return "zoo"
+    if module in FOUNDATION or ".".join(parts[:2]) in FOUNDATION:
+        return ".".join(parts[:2])
+    return parts[1]
+
+
+def layer_violations(graph):
+    """["a -> b"] for each import that points up the data path or sideways (LAYERS)."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        here = layer(module)
+        for target in sorted(targets):
+            there = layer(target)
+            if here == "zoo":
+                allowed = there == "zoo"
+            elif here in FOUNDATION:
+                allowed = there in FOUNDATION or there == "zoo"
+            else:
+                allowed = there in {here, "zoo", *FOUNDATION, *LAYERS[here]}
+            if not allowed:
+                found.append(f"{module} -> {target}")
+    return found
+
+
+def import_graph():
+    return {module: {target for _, target in imports(module)} for module in MODULES}
+
+
+def test_every_recipes_package_has_a_layer():
+    packages = {layer(m) for m in MODULES} - {"zoo", *FOUNDATION}
+    assert packages <= set(LAYERS), f"add {sorted(packages - set(LAYERS))} to LAYERS"
+
+
+def test_imports_point_down_the_data_path():
+    assert layer_violations(import_graph()) == []
+
+
+def test_a_planted_upward_import_is_caught():
+    graph = import_graph()
+    graph["recipes.data.loaders"] = graph["recipes.data.loaders"] | {"recipes.training.train"}
+    graph["recipes.serving.predict"] = graph["recipes.serving.predict"] | {"recipes.tuning"}
+    graph["zoo.tabular"] = graph["zoo.tabular"] | {"recipes.errors"}
+    assert set(layer_violations(graph)) >= {"recipes.data.loaders -> recipes.training.train",
+                                             "recipes.serving.predict -> recipes.tuning",
+                                             "zoo.tabular -> recipes.errors"}
+
+
 def cycles(graph):
     """The strongly connected components of more than one module (Tarjan), and self-imports."""
     index, low, stack, on_stack, found = {}, {}, [], set(), []
@@ -118,8 +195,7 @@ def test_cycles_are_found_where_there_are_some():
 
 
 def test_no_import_cycles():
-    graph = {module: {target for _, target in imports(module)} for module in MODULES}
-    assert cycles(graph) == []
+    assert cycles(import_graph()) == []
 
 
 def test_no_project_import_inside_a_function_but_the_cli_s():
@@ -156,9 +232,23 @@ def test_the_cli_s_choices_are_the_registries():
     assert set(export.CONVERTERS) == set(export.FORMAT_FILES)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("recipes.tuning") is None,
-                    reason="recipes/tuning/ is not there yet")
-def test_the_cli_s_tuners_are_the_tuning_registry():
-    from recipes.tuning import tuners
+@pytest.mark.parametrize("transform", choices.TARGET_TRANSFORMS)
+def test_every_target_transform_the_cli_offers_is_implemented(transform):
+    regression = zoo.task("regression")
+    target = np.array([1.0, 2.0, 3.0, 50.0, 400.0])  # right-skewed: "auto" picks "log"
+    scale = targets.fit_scale(regression, target, transform)
+    assert scale.get("transform", "none") == {"auto": "log"}.get(transform, transform)
+    learned = targets.learned(regression, target, [], scale)
+    served = np.asarray(targets.served(regression, learned, scale)).ravel()
+    np.testing.assert_allclose(served, target, rtol=1e-5)
 
+
+def test_every_class_weight_the_cli_offers_weighs_classes():
+    encoded = zoo.task("binary").encode(np.array(["a", "a", "a", "b"]), ["a", "b"])
+    assert choices.CLASS_WEIGHTS == ("balanced",)  # the one rule: Task.balanced_weights
+    weights = zoo.task("binary").balanced_weights(encoded)
+    assert weights[1] == pytest.approx(3 * weights[0])
+
+
+def test_the_cli_s_tuners_are_the_tuning_registry():
     assert tuple(choices.TUNERS) == tuple(tuners.TUNERS)

@@ -179,7 +179,7 @@ def out_folders(folder, iris_run):
     options = run.RunOptions(epochs=5, resume=True)
     (interrupted / callbacks.BACKUP_DIR).mkdir(parents=True)
     (interrupted / rundir.REQUEST_FILE).write_text(json.dumps(
-        run.run_request(run.prepare("iris", options), options)))
+        run.run_request(*run.prepare("iris", options), options)))
     (interrupted / callbacks.BACKUP_DIR / callbacks.STATE_FILE).write_text(
         json.dumps({"epoch": 2, "epochs": 5}))
 

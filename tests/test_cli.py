@@ -6,6 +6,7 @@ Bad input, through the command line and in real processes: tests/test_bad_inputs
 import subprocess
 import sys
 
+from recipes.catalog import CATALOG
 from recipes.data import loaders
 from tests.conftest import ROOT, run_cli
 
@@ -15,10 +16,11 @@ def test_list_prints_every_recipe_without_importing_tensorflow():
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for name in ("boston-housing", "auto-mpg", "diabetes", "breast-cancer", "iris", "wine",
-                 "linear-synthetic", "csv"):
-        assert name in result.stdout
-    assert "multiclass_classifier" in result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(CATALOG) + 1  # a header, then one line per recipe
+    for recipe, line in zip(CATALOG, lines[1:]):
+        assert line.split()[:4] == [recipe.name, recipe.dataset, recipe.model, recipe.task]
+        assert recipe.description and line.endswith(recipe.description)
 
 
 def test_help_explains_every_run_flag():

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from recipes import cli
-from recipes.data import columns, loaders, reading
+from recipes.data import columns, loaders
+from recipes.roles import numeric
 from recipes.choices import COLUMN_OVERRIDES
 from recipes.data.dataset import DataOptions
 from recipes.errors import UserError
@@ -95,7 +96,7 @@ def test_encodings(tmp_path, encoding):
 def test_numbers_written_as_text():
     cells = pd.Series(["$1,234.50", "€ 12", "£3", "¥4", "12%", "(1,234)", " 7 ", "1 234",
                        "1.234,5", "12,5", "-3.5e2", "1,234,567", None, "twelve", "inf"])
-    values, not_numbers = reading.parse_numbers(cells)
+    values, not_numbers = numeric.parse_numbers(cells)
     np.testing.assert_array_equal(values[:12], [1234.5, 12, 3, 4, 12, -1234, 7, 1234, 1234.5,
                                                 12.5, -350, 1234567])
     assert values[12:].isna().all()
@@ -103,7 +104,7 @@ def test_numbers_written_as_text():
 
 
 def test_typed_columns_pass_through_parse_numbers():
-    values, not_numbers = reading.parse_numbers(pd.Series([1, 2, np.inf]))
+    values, not_numbers = numeric.parse_numbers(pd.Series([1, 2, np.inf]))
     assert values.dtype == "float64" and np.isnan(values[2]) and not not_numbers.any()
 
 

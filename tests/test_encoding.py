@@ -16,7 +16,8 @@ import pytest
 import zoo
 from recipes.data import reading
 from recipes.evaluation import importance
-from recipes.features import dates, encoding, preprocess
+from recipes.features import encoding, preprocess, targets
+from recipes.roles import categorical, text
 from recipes.data.dataset import Dataset
 from tests.conftest import run_cli
 
@@ -31,21 +32,6 @@ def fitted(features, roles, target=None, task="binary", **options):
     return preprocess.fit(dataset, preprocess.Part(features, target), **options)
 
 
-def test_dates_become_trend_year_and_cycles_with_a_missing_flag():
-    days = pd.Series(["27/12/2015", "01/03/2012", "29/02/2016", "", "not a date"])
-    spec = dates.fit(days, "%d/%m/%Y")
-    parts = np.asarray(dates.features(keras.ops.convert_to_tensor(days.tolist()), spec))
-    assert parts.shape == (5, dates.DATE_WIDTH)
-    expected = pd.to_datetime(days[:3], format="%d/%m/%Y")
-    weekday = np.arctan2(parts[:3, 4], parts[:3, 5]) % (2 * np.pi) * 7 / (2 * np.pi)
-    np.testing.assert_allclose(weekday, expected.dt.weekday, atol=1e-4)  # Sunday, Thursday, Monday
-    month = np.arctan2(parts[:3, 2], parts[:3, 3]) % (2 * np.pi) * 12 / (2 * np.pi) + 1
-    np.testing.assert_allclose(month, expected.dt.month, atol=1e-4)
-    np.testing.assert_array_equal(parts[:, -1], [0, 0, 0, 1, 1])  # missing and unreadable flagged
-    np.testing.assert_array_equal(parts[3, :-1], parts[4, :-1])  # both count as the median date
-    assert parts[1, 0] < parts[0, 0] < parts[2, 0]  # the trend keeps the dates' order
-
-
 def test_a_20000_level_column_and_a_long_text_stay_within_bounded_widths():
     rng = np.random.default_rng(0)
     rows = 40_000
@@ -55,10 +41,10 @@ def test_a_20000_level_column_and_a_long_text_stay_within_bounded_widths():
         "review": [" ".join(rng.choice(words, 6)) for _ in range(rows)],
     })
     prep = fitted(features, [role("shop", "categorical"), role("review", "text")])
-    assert prep.input_shape == (preprocess.MAX_LEVELS + preprocess.MAX_TOKENS + 1,)
+    assert prep.input_shape == (categorical.MAX_LEVELS + text.MAX_TOKENS + 1,)
     x = prep.encode(features.iloc[:1000])
     assert x.shape == (1000, prep.input_shape[0]) and x.dtype == np.float32
-    other = x[:, preprocess.MAX_LEVELS - 1]  # rare shops share the "other" column
+    other = x[:, categorical.MAX_LEVELS - 1]  # rare shops share the "other" column
     assert other.mean() > 0.9
 
 
@@ -79,12 +65,14 @@ def test_a_skewed_positive_target_is_learned_in_log_space_and_answered_in_its_un
     rng = np.random.default_rng(0)
     price = pd.Series(np.exp(rng.normal(10, 1, 500)))
     task = zoo.task("regression")
-    scale = task.fit_scale(price, "auto")
+    scale = targets.fit_scale(task, price, "auto")
     assert scale["transform"] == "log"
-    assert task.fit_scale(pd.Series(rng.normal(0, 1, 500)), "auto")["transform"] == "standard"
-    encoded = task.encode(price, [], scale)
+    assert targets.fit_scale(task, pd.Series(rng.normal(0, 1, 500)), "auto")["transform"] == \
+        "standard"
+    encoded = targets.learned(task, price, [], scale)
     assert abs(encoded.mean()) < 1e-5 and abs(encoded.std() - 1) < 1e-3
-    np.testing.assert_allclose(np.asarray(task.answer(encoded, scale))[:, 0], price, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(targets.served(task, encoded, scale))[:, 0], price,
+                               rtol=1e-4)
 
 
 def test_permutation_importance_finds_the_column_the_answer_depends_on():
@@ -167,8 +155,9 @@ def test_predict_and_the_saved_model_answer_raw_messy_rows_as_training_did(tmp_p
     model = keras.saving.load_model(run / "model.keras")
     feed = preprocess.table_feed(reading.read_csv(rows), card)
     network = model.get_layer(metrics["model"])
-    trained_way = np.asarray(zoo.task("regression").answer(
-        network(model.get_layer("encode")(feed)), metrics["target_scale"]))[:, 0]
+    trained_way = np.asarray(targets.served(
+        zoo.task("regression"), network(model.get_layer("encode")(feed)),
+        metrics["target_scale"]))[:, 0]
     np.testing.assert_allclose(values, trained_way, rtol=1e-5)
     # And TF Serving's signature, in a fresh process, from the same raw values.
     (tmp_path / "serve.py").write_text(SERVE)

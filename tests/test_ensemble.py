@@ -7,7 +7,8 @@ import numpy as np
 
 from recipes.runs import rundir
 from recipes.data.dataset import DataOptions
-from recipes.workflow.run import RunOptions, prepare
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions
 from tests.conftest import exit_code
 from tests.test_stream import table
 
@@ -24,8 +25,8 @@ def test_the_saved_model_averages_its_members(tmp_path):
     ensemble = rundir.load(out).model.get_layer("ensemble")
     members = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
     assert len(members) == 3
-    prepared = prepare("csv", RunOptions(data=DataOptions(path=str(path), target="y"), quiet=True))
-    x = prepared.arrays["test"][0]
+    _, loaded = prepare("csv", RunOptions(data=DataOptions(path=str(path), target="y"), quiet=True))
+    x = loaded.sources["test"].x
     outputs = [np.asarray(member.predict(x, verbose=0)) for member in members]
     assert not np.allclose(outputs[0], outputs[1])  # other seeds, other networks
     np.testing.assert_allclose(ensemble.predict(x, verbose=0), np.mean(outputs, axis=0),

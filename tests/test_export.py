@@ -21,7 +21,8 @@ from recipes.features import encoding, preprocess
 from recipes.runs import rundir
 from recipes.serving import export
 from recipes.errors import UserError
-from recipes.workflow.run import RunOptions, prepare, run
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions, run
 from tests.conftest import run_cli
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
@@ -76,8 +77,8 @@ def training_preprocessing(run_dir):
     """The preprocessing the run fitted on its training split, fitted again (same recipe, seed
     and split), checked against the serving contract the run wrote."""
     finished = rundir.load(run_dir)
-    preprocessing = prepare(finished.metrics["recipe"],
-                            RunOptions(seed=finished.metrics["seed"])).preprocessing
+    _, loaded = prepare(finished.metrics["recipe"], RunOptions(seed=finished.metrics["seed"]))
+    preprocessing = loaded.preprocessing
     assert encoding.card_inputs(preprocessing.spec) == finished.card["inputs"]
     assert preprocessing.classes == finished.classes
     return preprocessing

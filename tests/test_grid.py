@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from recipes.data import loaders
+from recipes.features import encoding, preprocess
 from recipes.runs import rundir
 from recipes.tuning import grid
 from recipes.cli.arguments import grid_values
@@ -103,3 +104,27 @@ def test_an_annealed_recipe_anneals_each_fit_over_its_own_rows(tmp_path):
     metrics = json.loads((out / rundir.METRICS_FILE).read_text())
     retrained = metrics["examples"]["train"] + metrics["examples"]["val"]
     assert metrics["hyperparameters"]["decay_steps"] == 2 * -(-retrained // 32)
+
+
+def test_the_folds_are_scored_with_the_encoding_the_saved_model_ships(tmp_path, monkeypatch):
+    """The csv recipe also encodes a number with more than 16 levels piecewise over 16 quantile
+    bins: each fold's preprocessing is fitted with the run's options (Preprocessing.options), so
+    the grid chooses for the encoding it saves, not for one without the bins."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)  # 300 levels
+    path, out = tmp_path / "t.csv", tmp_path / "grid"
+    pd.DataFrame({"x": x, "y": np.where(x > 0, "p", "q")}).to_csv(path, index=False)
+    fitted, fit = [], preprocess.fit
+    monkeypatch.setattr(preprocess, "fit", lambda *args, **kwargs: fitted.append(
+        fit(*args, **kwargs)) or fitted[-1])
+    assert exit_code(["grid", "csv", "--data", str(path), "--target", "y", "--param",
+                      "dropout=0,0.1", "--cv", "2", "--epochs", "1", "--quiet",
+                      "--out", str(out)]) == 0
+    shipped, *folds = fitted  # the run's, fitted on the training split; then 2 points x 2 folds
+    assert len(folds) == 4
+    assert len(shipped.spec["numeric"][0]["edges"]) == 17  # 16 bins
+    assert encoding.card_inputs(shipped.spec) == rundir.load(out).card["inputs"]
+    for fold in folds:
+        assert fold.options == shipped.options
+        assert len(fold.spec["numeric"][0].get("edges", [])) == 17
+        assert encoding.table_width(fold.spec) == encoding.table_width(shipped.spec)

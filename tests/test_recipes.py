@@ -1,4 +1,5 @@
-"""Recipes end to end: each learns beyond chance, `run` writes every artifact, predict round trip."""
+"""Recipes end to end: each learns beyond chance, `run` writes every artifact, predict round trip;
+every catalog entry names a real loader, builder and task."""
 
 import json
 
@@ -7,24 +8,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes.data import loaders
-from recipes.runs import rundir
-from recipes.catalog import RECIPES
+import zoo
+from recipes import choices
+from recipes.catalog import CATALOG, MODEL_FOR_TASK, RECIPES
+from recipes.data import images, loaders, tables
 from recipes.data.dataset import DataOptions
+from recipes.errors import UserError
+from recipes.evaluation import baselines
+from recipes.runs import rundir
 from recipes.serving.predict import predict
-from recipes.workflow.run import RunOptions, prepare, run
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions, run
 
-TABULAR = ["iris", "wine", "breast-cancer", "diabetes", "boston-housing", "auto-mpg",
-           "linear-synthetic"]
+# Every table recipe that trains with `fit` on data it ships (csv needs --data: tested below).
+TABULAR = [recipe.name for recipe in CATALOG if recipe.dataset in tables.LOADERS
+           and recipe.dataset != "csv" and recipe.loop == "fit"]
 
 
-def chance(prepared):
+def chance(loaded):
     """What a model that ignores the features scores on test: majority class or train mean."""
-    test_target = np.asarray(prepared.splits.test.target)
-    if prepared.dataset.task == "regression":
-        train_mean = np.mean(prepared.splits.train.target)
+    test_target = np.asarray(loaded.splits.test.target)
+    if loaded.dataset.task == "regression":
+        train_mean = np.mean(loaded.splits.train.target)
         return "mae", float(np.mean(np.abs(test_target - train_mean)))
-    majority = pd.Series(prepared.splits.train.target).mode()[0]
+    majority = pd.Series(loaded.splits.train.target).mode()[0]
     return "accuracy", float(np.mean(test_target.astype(str) == str(majority)))
 
 
@@ -39,7 +46,7 @@ def runs(tmp_path_factory):
 @pytest.mark.parametrize("name", TABULAR)
 def test_recipe_learns_beyond_chance_in_three_epochs(runs, name):
     _, metrics = runs[name]
-    key, chance_score = chance(prepare(name, RunOptions()))
+    key, chance_score = chance(prepare(name, RunOptions())[1])
     if key == "mae":
         assert metrics["test"]["mae"] < 0.9 * chance_score
     else:
@@ -91,7 +98,7 @@ def test_predict_round_trip_gives_the_run_s_predictions(runs, tmp_path):
     written = pd.read_csv(tmp_path / "preds.csv")
     assert list(written.columns) == ["prediction", "probability_setosa",
                                      "probability_versicolor", "probability_virginica"]
-    preprocessing = prepare("iris", RunOptions(seed=metrics["seed"])).preprocessing
+    preprocessing = prepare("iris", RunOptions(seed=metrics["seed"]))[1].preprocessing
     network = next(layer for layer in finished.model.layers if isinstance(layer, keras.Model))
     expected = network.predict(preprocessing.encode(rows), verbose=0)
     np.testing.assert_allclose(written.iloc[:, 1:].to_numpy(), expected, rtol=1e-5, atol=1e-6)
@@ -116,4 +123,56 @@ def test_sequential_api_runs_too(tmp_path):
 
 
 def test_catalog_covers_the_issue_s_recipes():
-    assert set(TABULAR) | {"csv"} <= set(RECIPES)
+    issue_s = {"iris", "wine", "breast-cancer", "diabetes", "boston-housing", "auto-mpg",
+               "linear-synthetic"}
+    assert issue_s | {"csv"} <= set(RECIPES) and issue_s <= set(TABULAR)
+
+
+def builders_of(recipe):
+    """Task -> (builder, hyperparameters) a recipe may train: its own builder, or for "auto" the
+    one catalog.MODEL_FOR_TASK picks for each task it may turn out to be (with its additions)."""
+    if recipe.model != "auto":
+        return {recipe.task: (recipe.model, recipe.hyperparameters)}
+    tasks = zoo.TASKS if recipe.task == "infer" else [recipe.task]
+    return {task: (MODEL_FOR_TASK[task][0], {**recipe.hyperparameters, **MODEL_FOR_TASK[task][1]})
+            for task in tasks}
+
+
+@pytest.mark.parametrize("recipe", CATALOG, ids=lambda recipe: recipe.name)
+def test_every_recipe_names_a_real_loader_builder_and_task(recipe):
+    assert RECIPES[recipe.name] is recipe
+    assert recipe.dataset in loaders.names()
+    assert recipe.task in (*zoo.TASKS, "infer")
+    assert recipe.model in (*zoo.names(), "auto")
+    kind = "images" if recipe.dataset in images.LOADERS else "table"
+    for task, (builder, hyperparameters) in builders_of(recipe).items():
+        assert builder in zoo.names(task), (builder, task)
+        assert kind in zoo.entry(builder).inputs, (builder, kind)
+        assert set(hyperparameters) <= set(zoo.hyperparameters(builder)), builder
+    assert recipe.loop in choices.LOOPS and recipe.target_transform in choices.TARGET_TRANSFORMS
+    assert recipe.loop != "scratch" or recipe.model in choices.SCRATCH_MODELS
+    assert not recipe.augment or kind == "images"
+
+
+def test_every_task_has_a_scikit_learn_baseline_scored_by_its_headline():
+    for task in zoo.TASKS.values():
+        assert hasattr(baselines.reference(task), "fit")
+        assert baselines.headline_metric(task)([1, 2], [1, 2]) in (0, 1)
+
+
+@pytest.mark.parametrize("target, task, message", [
+    (["a", "b"], "regression", "target 'y' is not numeric, so it cannot be a regression target; "
+                               "use --task binary or --task multiclass$"),
+    (["a", "b", "c"], "binary", "has 3 classes, so it is not binary; use --task multiclass$"),
+    (["a", "a"], "binary", r"has a single class \('a'\); need at least 2$"),
+])
+def test_a_target_the_task_cannot_learn_names_the_flag_that_could(target, task, message):
+    """The zoo says what is wrong; the recipes, which know the command line, add the flag."""
+    with pytest.raises(UserError, match=message):
+        tables.check_task(pd.Series(target), task, "y")
+
+
+def test_class_weights_for_a_regression_target_name_the_flag():
+    with pytest.raises(UserError, match="--class-weight balanced: balanced class weights need "
+                                        "classes; this target is a regression one"):
+        prepare("diabetes", RunOptions(class_weight="balanced", quiet=True))

@@ -23,6 +23,7 @@ import pytest
 from recipes.runs import lock, rundir
 from recipes.training import callbacks, train
 from recipes.workflow import run
+from recipes.workflow.prepare import build_network, prepare
 from recipes.cli import main
 from tests.conftest import ROOT, exit_code, run_cli
 from tests.test_failures import backed_up, finish, recipes, start, wait_for
@@ -103,13 +104,13 @@ def test_the_checkpoint_is_the_file_keras_writes(tmp_path):
 def test_early_stopping_counts_its_patience_across_a_restart(tmp_path):
     """A learning rate too small to move any weight: val_loss never improves after epoch 1, so
     patience 2 stops after epoch 3, whether or not the run restarts after epoch 2."""
-    prepared = run.prepare("iris", run.RunOptions(quiet=True, hyperparameters={
+    plan, loaded = prepare("iris", run.RunOptions(quiet=True, hyperparameters={
         "learning_rate": 1e-30}))
-    config = replace(prepared.config, epochs=10, patience=2, resumable=True)
+    config = replace(plan.config, epochs=10, patience=2, resumable=True)
 
     def train_for(epochs, out):
-        network = run.build_network(prepared)
-        result = train.train(network, prepared.arrays["train"], prepared.arrays["val"],
+        network = build_network(plan, loaded)
+        result = train.train(network, loaded.sources["train"], loaded.sources["val"],
                              replace(config, epochs=epochs),
                              callbacks=callbacks.standard(config, out))
         return callbacks.whole_run(result, out, examples=1).history

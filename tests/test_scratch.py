@@ -14,25 +14,27 @@ import pytest
 from recipes.runs import rundir
 from recipes.training import scratch, train
 from recipes.workflow import run
+from recipes.workflow.prepare import build_network, prepare
 from recipes.catalog import RECIPES
-from recipes.training.pipeline import to_dataset
+from recipes.sources.arrays import to_dataset
 
 DIGITS_BY_HAND = run.RunOptions(model="softmax_regression", loop="scratch", epochs=20, quiet=True)
 
 
 @pytest.fixture(scope="module")
 def digits_by_hand():
-    """scikit-learn's 8x8 digits, the softmax regression trained by hand; the trained network."""
-    prepared = run.prepare("digits-cnn", DIGITS_BY_HAND)
-    network = run.build_network(prepared)
-    train.train(network, prepared.arrays["train"], prepared.arrays["val"], prepared.config)
-    return prepared, network
+    """scikit-learn's 8x8 digits, the softmax regression trained by hand: the data loaded, and
+    the trained network."""
+    plan, loaded = prepare("digits-cnn", DIGITS_BY_HAND)
+    network = build_network(plan, loaded)
+    train.train(network, loaded.sources["train"], loaded.sources["val"], plan.config)
+    return loaded, network
 
 
 def test_the_hand_written_loss_is_keras_categorical_cross_entropy(digits_by_hand):
-    prepared, network = digits_by_hand
+    loaded, network = digits_by_hand
     w, b = network.get_layer("softmax").get_weights()  # what the loop learned, by hand
-    x, y = prepared.arrays["test"]
+    x, y = loaded.sources["test"].x, loaded.sources["test"].y
     log_probabilities = scratch.softmax_regression(x, w, b)
     by_hand = scratch.cross_entropy(log_probabilities, y).numpy()
     by_keras = keras.losses.categorical_crossentropy(y, network.predict(x, verbose=0)).numpy()

@@ -11,17 +11,19 @@ import tensorflow as tf
 from recipes.runs import rundir
 from recipes.training import callbacks, tape, train
 from recipes.workflow import run
+from recipes.workflow.prepare import build_network, prepare
 from recipes.errors import UserError
-from recipes.training.pipeline import to_dataset
 from tests.conftest import run_cli
 
 
 def trained(prepared, loop, tmp_path, **config):
-    """A network built as `run` builds it, trained through `train.train` by `loop` with `run`'s
-    callbacks (writing into tmp_path/LOOP) and `config` overrides."""
-    network = run.build_network(prepared)
-    config = dataclasses.replace(prepared.config, quiet=True, loop=loop, **config)
-    result = train.train(network, prepared.arrays["train"], prepared.arrays["val"], config,
+    """A network built as `run` builds it from `prepared` (prepare's plan and loaded data),
+    trained through `train.train` by `loop` with `run`'s callbacks (writing into tmp_path/LOOP)
+    and `config` overrides."""
+    plan, loaded = prepared
+    network = build_network(plan, loaded)
+    config = dataclasses.replace(plan.config, quiet=True, loop=loop, **config)
+    result = train.train(network, loaded.sources["train"], loaded.sources["val"], config,
                          callbacks=callbacks.standard(config, tmp_path / loop))
     return network, result
 
@@ -29,12 +31,12 @@ def trained(prepared, loop, tmp_path, **config):
 @pytest.fixture(scope="module")
 def breast_cancer():
     """A recipe with dropout, L2 (regularization losses) and two metrics (accuracy, AUC)."""
-    return run.prepare("breast-cancer", run.RunOptions(quiet=True))
+    return prepare("breast-cancer", run.RunOptions(quiet=True))
 
 
 def test_one_step_from_identical_weights_gives_identical_updates(breast_cancer, tmp_path):
-    one_step = {"epochs": 1, "batch_size": len(breast_cancer.arrays["train"][0])}
-    start = run.build_network(breast_cancer).get_weights()  # same seed: the models below start here
+    one_step = {"epochs": 1, "batch_size": len(breast_cancer[1].sources["train"])}
+    start = build_network(*breast_cancer).get_weights()  # same seed: the models below start here
     by_fit, _ = trained(breast_cancer, "fit", tmp_path, **one_step)
     by_tape, _ = trained(breast_cancer, "tape", tmp_path, **one_step)
     for before, fitted, taped in zip(start, by_fit.get_weights(), by_tape.get_weights()):
@@ -45,8 +47,8 @@ def test_one_step_from_identical_weights_gives_identical_updates(breast_cancer, 
 def test_fit_and_tape_train_to_the_same_losses(tmp_path):
     # From epoch 2 on, fit's epoch iterator draws its shuffled order one iterator later than the
     # tape loop. With one batch per epoch and no dropout, the order cannot matter.
-    prepared = run.prepare("breast-cancer", run.RunOptions(hyperparameters={"dropout": 0.0}))
-    full_batch = {"epochs": 4, "batch_size": len(prepared.arrays["train"][0])}
+    prepared = prepare("breast-cancer", run.RunOptions(hyperparameters={"dropout": 0.0}))
+    full_batch = {"epochs": 4, "batch_size": len(prepared[1].sources["train"])}
     _, by_fit = trained(prepared, "fit", tmp_path, **full_batch)
     _, by_tape = trained(prepared, "tape", tmp_path, **full_batch)
     assert by_tape.history.keys() == by_fit.history.keys()
@@ -58,7 +60,7 @@ def test_fit_and_tape_train_to_the_same_losses(tmp_path):
 def test_early_stopping_counts_patience_the_same_way(loop, tmp_path):
     """A learning rate too small to move any weight: val_loss never improves after epoch 1."""
     frozen = run.RunOptions(quiet=True, hyperparameters={"learning_rate": 1e-30})
-    prepared = run.prepare("iris", frozen)
+    prepared = prepare("iris", frozen)
     _, result = trained(prepared, loop, tmp_path, epochs=10, patience=2)
     assert result.epochs_run == 3  # the best epoch, then `patience` epochs without improvement
     assert (tmp_path / loop / rundir.CHECKPOINT_FILE).stat().st_size > 0
@@ -73,16 +75,17 @@ def test_each_step_is_traced_once_whatever_the_epochs_and_batch_sizes(monkeypatc
         return steps[-1]
 
     monkeypatch.setattr(tape, "compiled_step", recorded)
-    prepared = run.prepare("iris", run.RunOptions(quiet=True))  # 97 rows: a last batch of 1
+    prepared = prepare("iris", run.RunOptions(quiet=True))  # 97 rows: a last batch of 1
     trained(prepared, "tape", tmp_path, epochs=3)
     assert [step.experimental_get_tracing_count() for step in steps] == [1, 1]  # train, test
 
 
 def test_tape_evaluate_matches_model_evaluate(breast_cancer, tmp_path):
     model, _ = trained(breast_cancer, "tape", tmp_path, epochs=2)
-    x, y = breast_cancer.arrays["test"]
-    expected = model.evaluate(to_dataset(x, y, 32), return_dict=True, verbose=0)
-    measured = tape.evaluate(model, (x, y), breast_cancer.config)
+    plan, loaded = breast_cancer
+    test = loaded.sources["test"]
+    expected = model.evaluate(test.dataset(32), return_dict=True, verbose=0)
+    measured = tape.evaluate(model, test, plan.config)
     assert measured.keys() == expected.keys()
     for key, value in expected.items():
         assert measured[key] == pytest.approx(value, rel=1e-5), key
@@ -115,13 +118,13 @@ def test_linear_scratch_recovers_w_and_b(tmp_path):
 
 def test_scratch_loop_on_another_model_is_a_user_error():
     with pytest.raises(UserError, match="--loop scratch trains linear_regression and softmax_regression only"):
-        run.prepare("iris", run.RunOptions(loop="scratch"))
+        prepare("iris", run.RunOptions(loop="scratch"))
 
 
 @pytest.mark.skipif(bool(tf.config.list_physical_devices("GPU")), reason="a GPU mixes precision")
 def test_mixed_precision_on_cpu_is_a_user_error():
     with pytest.raises(UserError, match="--mixed-precision needs a GPU"):
-        run.prepare("iris", run.RunOptions(mixed_precision=True))
+        prepare("iris", run.RunOptions(mixed_precision=True))
 
 
 def test_fit_across_workers_is_refused_with_the_way_out(monkeypatch):
@@ -129,4 +132,4 @@ def test_fit_across_workers_is_refused_with_the_way_out(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker",
                                                                              "index": 0}}))
     with pytest.raises(UserError, match="use --loop tape"):
-        run.prepare("iris", run.RunOptions(loop="fit"))
+        prepare("iris", run.RunOptions(loop="fit"))

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from recipes.workflow import run
+from recipes.workflow.prepare import prepare
 from recipes.cli import main
 from recipes.data.dataset import DataOptions
-from recipes.training.pipeline import examples
 from recipes.tuning import select
 from tests.conftest import ROOT
 
@@ -118,12 +118,12 @@ def test_trials_free_their_traced_training_steps(tmp_path):
     # unless the trial's end releases it: the registry must not grow from trial to trial.
     from recipes.workflow import run
     from recipes.tuning import TuneOptions, tune as tune_recipe
-    from recipes.tuning.tuners import custom_gradients
+    from recipes.compat.keras_private import custom_gradient_registry
 
     sizes = []
     metrics = tune_recipe("iris", run.RunOptions(epochs=2, out=tmp_path / "memory", quiet=True),
                           TuneOptions(max_trials=3, folds=2),
-                          after_trial=lambda trial: sizes.append(len(custom_gradients())))
+                          after_trial=lambda trial: sizes.append(len(custom_gradient_registry())))
     assert metrics["tuned"] is True
     assert len(sizes) == 3 and len(set(sizes)) == 1, sizes
 
@@ -133,39 +133,40 @@ def test_the_retrain_anneals_over_train_and_validation_unless_decay_steps_is_pin
     x = rng.normal(size=300)
     path = tmp_path / "t.csv"
     pd.DataFrame({"x": x, "y": np.where(x > 0, "p", "q")}).to_csv(path, index=False)
-    prepared = run.prepare("csv", run.RunOptions(data=DataOptions(path=path, target="y"),
+    plan, loaded = prepare("csv", run.RunOptions(data=DataOptions(path=path, target="y"),
                                                  epochs=3, quiet=True))
-    batches = -(-(examples(prepared.arrays["train"]) + examples(prepared.arrays["val"]))
-                // prepared.config.batch_size)
-    assert batches > -(-examples(prepared.arrays["train"]) // prepared.config.batch_size)
-    retrained, network, _ = select.retrain(prepared, {}, 3)
+    batches = -(-(len(loaded.sources["train"]) + len(loaded.sources["val"]))
+                // plan.config.batch_size)
+    assert batches > -(-len(loaded.sources["train"]) // plan.config.batch_size)
+    retrained, network, _ = select.retrain(plan, loaded, {}, 3)
     assert retrained.hyperparameters["decay_steps"] == 3 * batches
     learning_rate = retrained.hyperparameters["learning_rate"]
     assert float(network.optimizer.learning_rate) == pytest.approx(0.01 * learning_rate)
-    pinned, _, _ = select.retrain(prepared, {"decay_steps": 7}, 1)
+    pinned, _, _ = select.retrain(plan, loaded, {"decay_steps": 7}, 1)
     assert pinned.hyperparameters["decay_steps"] == 7
 
 
 def test_folds_partition_train_and_validation_and_refit_the_preprocessing():
     from recipes.features import preprocess
-    from recipes.workflow import run
     from recipes.tuning.hypermodel import cross_validation
 
-    prepared = run.prepare("wine", run.RunOptions(quiet=True))
-    splits = prepared.splits
-    rows = pd.concat([splits.train.features, splits.val.features])
-    classes = set(pd.concat([splits.train.target, splits.val.target]))
-    folds = preprocess.folds(prepared.dataset, [splits.train, splits.val], 4, seed=0)
+    _, loaded = prepare("wine", run.RunOptions(quiet=True))
+    splits = loaded.splits
+    rows = preprocess.joined([splits.train, splits.val])
+    classes = set(rows.target)
+    folds = [(rows.take(fit), rows.take(val))
+             for fit, val in preprocess.folds(loaded.dataset, rows, 4, seed=0)]
     validated = pd.concat([val.features for _, val in folds])
-    assert sorted(validated.index) == sorted(rows.index)  # each row validates exactly once
+    assert sorted(validated.index) == sorted(rows.features.index)  # each row validates once
     assert not set(validated.index) & set(splits.test.features.index)
     for fit, val in folds:
         assert not set(fit.features.index) & set(val.features.index)
         assert set(val.target) == classes  # stratified
-    for split, (fit, _) in zip(cross_validation(prepared, 4), folds):
-        x_fit, _ = split.arrays["train"]
+    for fold, (fit, val) in zip(cross_validation(loaded, 4, seed=0), folds):
+        x_fit = fold.sources["train"].x
         assert abs(x_fit.mean(axis=0)).max() < 1e-5  # standardised on the fold's own rows
-        assert len(x_fit) == len(fit)
+        assert len(x_fit) == len(fit) == len(fold.splits.train)
+        assert fold.splits.val.features.index.equals(val.features.index)
 
 
 def test_a_search_whose_every_trial_diverges_is_one_line(tmp_path, capsys):

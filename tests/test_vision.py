@@ -13,8 +13,9 @@ from recipes.data import images, loaders
 from recipes.features import encoding, preprocess
 from recipes.data.dataset import DataOptions
 from recipes.errors import DataUnavailable, UserError
-from recipes.training.pipeline import to_dataset
-from recipes.workflow.run import RunOptions, prepare, run
+from recipes.sources.arrays import to_dataset
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions, run
 from tests.conftest import SHARED_MNIST
 
 IMAGE_BUILDERS = {"mnist_cnn": (28, 28, 1), "keras_io_convnet": (28, 28, 1),
@@ -79,10 +80,10 @@ def test_mnist_cnn_arguments_shape_the_network():
 def test_annealed_recipes_decay_the_learning_rate_over_every_step_of_the_run():
     # mnist-5k-cnn trains on 3,250 images in batches of 64: 51 steps an epoch
     for epochs in (3, 40):
-        prepared = prepare("mnist-5k-cnn", RunOptions(epochs=epochs, quiet=True))
-        assert prepared.hyperparameters["decay_steps"] == epochs * 51
-    pinned = prepare("mnist-5k-cnn", RunOptions(epochs=3, quiet=True,
-                                                 hyperparameters={"decay_steps": 7}))
+        plan, _ = prepare("mnist-5k-cnn", RunOptions(epochs=epochs, quiet=True))
+        assert plan.hyperparameters["decay_steps"] == epochs * 51
+    pinned, _ = prepare("mnist-5k-cnn", RunOptions(epochs=3, quiet=True,
+                                                    hyperparameters={"decay_steps": 7}))
     assert pinned.hyperparameters["decay_steps"] == 7  # --set wins
 
 
@@ -221,8 +222,10 @@ def test_augmentation_moves_training_pixels_but_keeps_shapes_and_labels():
 
 
 def test_augment_follows_the_recipe_unless_told_and_is_refused_for_tables():
-    assert prepare("mnist-5k-cnn", RunOptions()).config.augment is not None  # the recipe's default
-    assert prepare("mnist-5k-cnn", RunOptions(augment=False)).config.augment is None  # --no-augment
+    plan, _ = prepare("mnist-5k-cnn", RunOptions())
+    assert plan.config.augment is not None  # the recipe's default
+    plan, _ = prepare("mnist-5k-cnn", RunOptions(augment=False))
+    assert plan.config.augment is None  # --no-augment
     with pytest.raises(UserError, match=r"--augment shifts and rotates training images; "
                                         r"iris is not an image recipe"):
         prepare("iris", RunOptions(augment=True))

@@ -17,7 +17,7 @@ def linear_space(hp):
     }
 
 
-@register(tasks=("regression",), space=linear_space)
+@register(tasks=("regression",), inputs=("table",), space=linear_space)
 def linear_regression(input_shape, num_outputs=1, api="functional", optimizer="sgd",
                       learning_rate=0.03, dense="keras", output_bias=0.0):
     """y = Xw + b, fitted by minibatch SGD on the squared loss; b starts at `output_bias`."""
@@ -26,7 +26,7 @@ def linear_regression(input_shape, num_outputs=1, api="functional", optimizer="s
     return compile_for(model, "regression", optimizer=optimizer, learning_rate=learning_rate)
 
 
-@register(tasks=("multiclass",), space=linear_space)
+@register(tasks=("multiclass",), inputs=("images", "table"), space=linear_space)
 def softmax_regression(input_shape, num_outputs, api="functional", optimizer="sgd",
                        learning_rate=0.1, dense="keras"):
     """Flatten, one Dense layer, softmax: multinomial logistic regression."""

@@ -1,8 +1,9 @@
 """A registry of model builders, in the spirit of timm: `register`, `names`, `build`.
 
 A builder is a plain function `builder(input_shape, num_outputs, **hyperparameters)` that
-returns a compiled `keras.Model`. Registering it records which tasks it serves and, optionally,
-its keras-tuner search space, so recipes and tuners find everything by name.
+returns a compiled `keras.Model`. Registering it records which tasks it serves, which kinds of
+input it is made for and, optionally, its keras-tuner search space, so recipes, tuners and
+tests find everything by name.
 """
 
 import inspect
@@ -10,6 +11,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 TASK_NAMES = ("regression", "binary", "multiclass")  # each a zoo.tasks.Task
+# What a builder's input_shape may be: "table" rows (n_features,), "images" (height, width,
+# channels).
+INPUT_KINDS = ("table", "images")
 
 
 class ZooError(ValueError):
@@ -21,20 +25,24 @@ class Entry:
     name: str
     builder: Callable
     tasks: tuple
+    inputs: tuple  # the INPUT_KINDS it is made for
     space: Callable | None  # space(hp: keras_tuner.HyperParameters) -> builder kwargs
 
 
 _REGISTRY: dict[str, Entry] = {}
 
 
-def register(*, tasks, space=None):
-    """Decorator: `@register(tasks=("regression",), space=my_space)` over a builder."""
-    unknown = set(tasks) - set(TASK_NAMES)
-    if unknown:
-        raise ValueError(f"unknown task(s) {sorted(unknown)}; valid: {', '.join(TASK_NAMES)}")
+def register(*, tasks, inputs, space=None):
+    """Decorator: `@register(tasks=("regression",), inputs=("table",), space=my_space)` over a
+    builder."""
+    for given, valid, what in ((tasks, TASK_NAMES, "task"), (inputs, INPUT_KINDS, "input kind")):
+        unknown = set(given) - set(valid)
+        if unknown:
+            raise ValueError(f"unknown {what}(s) {sorted(unknown)}; valid: {', '.join(valid)}")
 
     def decorate(builder):
-        _REGISTRY[builder.__name__] = Entry(builder.__name__, builder, tuple(tasks), space)
+        _REGISTRY[builder.__name__] = Entry(builder.__name__, builder, tuple(tasks),
+                                            tuple(inputs), space)
         return builder
 
     return decorate

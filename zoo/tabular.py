@@ -61,7 +61,7 @@ def smoothed(loss_class, label_smoothing):
     return loss_class(label_smoothing=label_smoothing) if label_smoothing else None
 
 
-@register(tasks=("regression",), space=mlp_space)
+@register(tasks=("regression",), inputs=("table",), space=mlp_space)
 def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activation="relu",
                     dropout=0.0, l2=0.0, api="functional", optimizer="adam",
                     learning_rate=1e-3, dense="keras", output_bias=0.0, loss="mse",
@@ -79,7 +79,7 @@ def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activatio
                 weight_decay=weight_decay, decay_steps=decay_steps)
 
 
-@register(tasks=("binary",), space=mlp_space)
+@register(tasks=("binary",), inputs=("table",), space=mlp_space)
 def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation="relu",
                       dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
                       learning_rate=1e-3, dense="keras", output_bias=0.0, label_smoothing=0.0,
@@ -97,7 +97,7 @@ def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation
                 loss=smoothed(keras.losses.BinaryCrossentropy, label_smoothing))
 
 
-@register(tasks=("multiclass",), space=mlp_space)
+@register(tasks=("multiclass",), inputs=("table",), space=mlp_space)
 def multiclass_classifier(input_shape, num_outputs, hidden_units=(32,), activation="relu",
                           dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
                           learning_rate=1e-3, dense="keras", label_smoothing=0.0,

@@ -1,10 +1,12 @@
-"""What a task is: everything that differs between regression, binary and multiclass, in one place.
+"""What a task is: everything a model needs to know about regression, binary and multiclass.
 
 A `Task` owns the network's head (units, activation, loss, metrics), how targets become training
 arrays and how outputs become answers (values, or one probability column per class), where the
-output layer's bias starts, the number a model is judged by (and so the tuning objective), how
-the data is split (stratified or not) and the scikit-learn reference fitted beside every run.
-Adding a task is adding one `Task` to `TASKS`.
+output layer's bias starts, the number a model is judged by (and so the tuning objective) and
+whether targets name classes (so splits are stratified). How a regression target is rescaled
+before training, and the scikit-learn baseline fitted beside a run, are the recipes' business
+(recipes/features/targets.py, recipes/evaluation/baselines.py). Adding a task is adding one
+`Task` to `TASKS`.
 """
 
 from dataclasses import dataclass
@@ -12,13 +14,16 @@ from typing import Callable
 
 import keras
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, mean_absolute_error
 
 from zoo.registry import TASK_NAMES, ZooError
 
 
-TARGET_TRANSFORMS = ("auto", "none", "standard", "log")  # how regression targets are learned
+class TargetError(ZooError):
+    """A target a task cannot learn; `could` names the tasks that could learn it (maybe none)."""
+
+    def __init__(self, message, could=()):
+        super().__init__(message)
+        self.could = tuple(could)
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,6 @@ class Task:
     direction: str  # "min" | "max": which way the headline improves
     classification: bool  # targets name classes: stratified splits, one-hot labels, class names
     answer_name: str  # the serving output: "value" or "probabilities"
-    reference: Callable  # () -> the scikit-learn baseline estimator
-    reference_metric: Callable  # (y_true, y_pred) -> the headline, as scikit-learn computes it
 
     @property
     def objective(self):
@@ -41,53 +44,28 @@ class Task:
         return f"val_{self.headline}"
 
     def check_target(self, target, column):
-        """A `ZooError` for a target this task cannot learn, saying which task could."""
+        """A `TargetError` for a target this task cannot learn, naming the tasks that could."""
         values = np.asarray(target)
         classes = len(np.unique(values.astype(str)))
         if not self.classification and not np.issubdtype(values.dtype, np.number):
-            raise ZooError(f"target {column!r} is not numeric, so it cannot be a regression "
-                           f"target; use --task binary or --task multiclass")
+            raise TargetError(f"target {column!r} is not numeric, so it cannot be a regression "
+                              f"target", could=("binary", "multiclass"))
         if self.classification and classes < 2:
-            raise ZooError(f"target {column!r} has a single class ({values.tolist()[0]!r}); need "
-                           f"at least 2")
+            raise TargetError(f"target {column!r} has a single class ({values.tolist()[0]!r}); "
+                              f"need at least 2")
         if self.name == "binary" and classes != 2:
-            raise ZooError(f"target {column!r} has {classes} classes, so it is not binary; use "
-                           f"--task multiclass")
+            raise TargetError(f"target {column!r} has {classes} classes, so it is not binary",
+                              could=("multiclass",))
 
     def output_units(self, classes):
         """Units of the output layer: one value, one sigmoid, or one softmax unit per class."""
         return len(classes) if self.name == "multiclass" else 1
 
-    def fit_scale(self, target, transform):
-        """How regression values are learned: as they are ("none"), standardised ("standard"),
-        or as standardised log(1 + y) ("log", for right-skewed positive targets such as prices).
-        "auto" picks "log" when log(1 + y) is markedly less skewed, else "standard". Returns
-        {"transform", "mean", "scale"}, or {} for "none" and for classification."""
-        if transform not in TARGET_TRANSFORMS:
-            raise ZooError(f"unknown target transform {transform!r}; valid: "
-                           f"{', '.join(TARGET_TRANSFORMS)}")
-        if self.classification or transform == "none":
-            return {}
-        values = np.asarray(target, dtype="float64")
-        if transform == "auto":
-            transform = "log" if values.min() >= 0 and skew(values) > 1 and \
-                abs(skew(np.log1p(values))) < skew(values) / 2 else "standard"
-        if transform == "log" and values.min() <= -1:
-            raise ZooError(f"a log target transform needs values above -1; the target's least is "
-                           f"{values.min():g}")
-        learned = np.log1p(values) if transform == "log" else values
-        return {"transform": transform, "mean": float(learned.mean()),
-                "scale": float(learned.std() or 1.0)}
-
-    def encode(self, target, classes, scale=None):
-        """Targets as the float32 array the loss takes: values (n, 1), transformed by `scale`
-        (`fit_scale`), or one-hot class labels (binary: one 0/1 column for the second class)."""
+    def encode(self, target, classes):
+        """Targets as the float32 array the loss takes: values (n, 1), or one-hot class labels
+        (binary: one 0/1 column for the second class)."""
         values = np.asarray(target)
         if not self.classification:
-            values = values.astype("float64")
-            if scale:
-                learned = np.log1p(values) if scale["transform"] == "log" else values
-                values = (learned - scale["mean"]) / scale["scale"]
             return values.astype("float32").reshape(-1, 1)
         labels = values.astype(str)
         unseen = sorted(set(labels) - set(classes))
@@ -103,7 +81,7 @@ class Task:
         """Class index -> n / (classes x its count), from encoded training targets: each class
         then weighs as much in the loss as the others together, however rare it is."""
         if not self.classification:
-            raise ZooError("--class-weight applies to classifiers; this target is a regression one")
+            raise ZooError("balanced class weights need classes; this target is a regression one")
         index = encoded[:, 0].astype(int) if encoded.shape[1] == 1 else encoded.argmax(axis=1)
         counts = np.bincount(index, minlength=max(2, encoded.shape[1]))
         return {i: round(len(index) / (len(counts) * c), 6) for i, c in enumerate(counts) if c}
@@ -118,16 +96,12 @@ class Task:
             return round(float(np.log(positives / (1 - positives))), 6)
         return None
 
-    def answer(self, outputs, scale=None):
-        """The network's outputs as served: values in the target's own units (undoing `scale`),
-        or probabilities with one column per class (binary: the sigmoid as two). float32 even
-        from a mixed-precision network."""
+    def answer(self, outputs):
+        """The network's outputs as served: values, or probabilities with one column per class
+        (binary: the sigmoid as two). float32 even from a mixed-precision network."""
         outputs = keras.ops.cast(outputs, "float32")
         if self.name == "binary":
             return keras.ops.concatenate([1 - outputs, outputs], axis=-1)
-        if scale:
-            outputs = outputs * scale["scale"] + scale["mean"]
-            return keras.ops.expm1(outputs) if scale["transform"] == "log" else outputs
         return outputs
 
     def decode(self, answers, classes):
@@ -140,25 +114,15 @@ class Task:
         return a < b if self.direction == "min" else a > b
 
 
-def skew(values):
-    """Sample skewness: how far the values' tail reaches right (> 0) or left (< 0)."""
-    centred = values - values.mean()
-    spread = centred.std()
-    return float(np.mean(centred ** 3) / spread ** 3) if spread else 0.0
-
-
 TASKS = {task.name: task for task in (
     Task("regression", "mse", None, lambda: [keras.metrics.MeanAbsoluteError(name="mae")],
-         headline="mae", direction="min", classification=False, answer_name="value",
-         reference=Ridge, reference_metric=mean_absolute_error),
+         headline="mae", direction="min", classification=False, answer_name="value"),
     Task("binary", "binary_crossentropy", "sigmoid",
          lambda: [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
-         headline="accuracy", direction="max", classification=True, answer_name="probabilities",
-         reference=lambda: LogisticRegression(max_iter=2000), reference_metric=accuracy_score),
+         headline="accuracy", direction="max", classification=True, answer_name="probabilities"),
     Task("multiclass", "categorical_crossentropy", "softmax",
          lambda: [keras.metrics.CategoricalAccuracy(name="accuracy")],
-         headline="accuracy", direction="max", classification=True, answer_name="probabilities",
-         reference=lambda: LogisticRegression(max_iter=2000), reference_metric=accuracy_score),
+         headline="accuracy", direction="max", classification=True, answer_name="probabilities"),
 )}
 assert tuple(TASKS) == TASK_NAMES
 

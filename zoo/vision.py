@@ -60,7 +60,7 @@ def check_images(input_shape, kernel_sizes, padding, name):
                        f"conv blocks with padding={padding!r}; padding='same' takes 4x4 and up")
 
 
-@register(tasks=("multiclass",), space=mnist_cnn_space)
+@register(tasks=("multiclass",), inputs=("images",), space=mnist_cnn_space)
 def mnist_cnn(input_shape, num_outputs, filters=32, kernel_size=5, dense_units=128, dropout=0.2,
               l2=0.0, batch_norm=False, padding="valid", api="functional", optimizer="adam",
               learning_rate=3e-3, decay_steps=0):
@@ -87,7 +87,7 @@ def mnist_cnn(input_shape, num_outputs, filters=32, kernel_size=5, dense_units=1
                        learning_rate=learning_rate_schedule(learning_rate, decay_steps))
 
 
-@register(tasks=("multiclass",))
+@register(tasks=("multiclass",), inputs=("images",))
 def keras_io_convnet(input_shape, num_outputs, api="functional", optimizer="adam",
                      learning_rate=1e-3):
     """keras-io "Simple MNIST convnet": Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense, Adam."""
@@ -99,7 +99,7 @@ def keras_io_convnet(input_shape, num_outputs, api="functional", optimizer="adam
     return compile_for(model, "multiclass", optimizer=optimizer, learning_rate=learning_rate)
 
 
-@register(tasks=("multiclass",))
+@register(tasks=("multiclass",), inputs=("images", "table"))
 def mnist_mlp(input_shape, num_outputs, hidden_units=512, dropout=0.0, l2=0.0, api="functional",
               optimizer="rmsprop", learning_rate=1e-3, dense="keras"):
     """Deep Learning with Python (2.1): Flatten -> Dense 512 ReLU -> Dense softmax, RMSprop."""

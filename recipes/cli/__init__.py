@@ -17,9 +17,9 @@ from recipes.errors import DataUnavailable, UserError
 
 
 def list_recipes(_args):
-    print(f"{'recipe':<18} {'data set':<18} {'model':<24} task")
+    print(f"{'recipe':<18} {'data set':<18} {'model':<24} {'task':<11} what it is")
     for r in CATALOG:
-        print(f"{r.name:<18} {r.dataset:<18} {r.model:<24} {r.task}")
+        print(f"{r.name:<18} {r.dataset:<18} {r.model:<24} {r.task:<11} {r.description}")
     return 0
 
 
@@ -57,7 +57,8 @@ def run_recipe(args):
 def run_all(args):
     from recipes.evaluation.evaluate import headline
     from recipes.runs.rundir import RUNS_DIR
-    from recipes.workflow.run import recipe, run
+    from recipes.workflow.prepare import recipe
+    from recipes.workflow.run import run
     from recipes.evaluation.summary import write_summary
 
     root = args.out or RUNS_DIR
@@ -180,9 +181,9 @@ def is_user_error(error):
 @interrupts.exits  # Ctrl-C, SIGTERM: one line saying what was kept, exit 130 or 143
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.command != "list":
-        import_tensorflow_quietly()
     try:
+        if args.command != "list":
+            import_tensorflow_quietly()  # a malformed TF_CONFIG is the user's error, too
         return COMMANDS[args.command](args)
     except Exception as error:
         if not is_user_error(error):

@@ -56,12 +56,6 @@ def grid_values(text):
         return name, [assignment(f"{name}={value.strip()}")[1] for value in values.split(",")]
 
 
-COLUMN_OVERRIDE_HELP = {"ignore": "leave COL out", "text": "treat COL as free text",
-                        "categorical": "treat COL as categories (such as integer codes)",
-                        "numeric": "treat COL as numbers (up to 5%% non-numbers read as missing)",
-                        "date": "treat COL as a date (YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY, ...)"}
-
-
 def add_run_arguments(parser):
     """Options shared by every command that trains (run, and later tune)."""
     parser.add_argument("--epochs", type=int, help="maximum epochs; early stopping may end sooner "
@@ -103,9 +97,9 @@ def add_run_arguments(parser):
                       "the statistics are learned from a seeded sample of "
                       f"{choices.SAMPLE_ROWS:,} training rows, and rows go to train, validation "
                       "or test by a hash of their line number and --seed")
-    for flag in choices.COLUMN_OVERRIDES:  # each column's role is inferred unless one is given
+    for flag, does in choices.COLUMN_OVERRIDES.items():  # a role is inferred unless one is given
         data.add_argument(f"--{flag}", action="append", default=[], metavar="COL",
-                          help=f"{COLUMN_OVERRIDE_HELP[flag]} (repeatable)")
+                          help=f"{does.replace('%', '%%')} (repeatable)")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, help="image recipes: "
                         "train on randomly shifted (up to 10%%) and rotated (up to ~11 degrees) "
                         "images (default: the recipe's)")

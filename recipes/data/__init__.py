@@ -1,1 +1,3 @@
-"""Data: every data set by name (loaders), CSV files read as they come (reading), what each column is (columns), and the one `Dataset` shape they are loaded into. Nothing here knows of features, models or training."""
+"""Data: every data set by name (loaders), CSV files read as they come (reading), what each
+column is (columns, through recipes/roles/), and the one `Dataset` shape they are loaded into.
+Nothing here knows of models, training or serving."""

@@ -5,7 +5,9 @@ column is (numbers vs the rest); a CSV's columns also carry their roles (recipes
 Image loaders (recipes/data/images.py) return uint8 arrays.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
+
+from recipes.choices import COLUMN_OVERRIDES
 
 
 @dataclass
@@ -18,20 +20,29 @@ class Dataset:
     dropped_rows: int = 0  # rows dropped because their target was missing
     columns: list | None = None  # a CSV's columns.Column per feature column, dropped ones too
 
+    @property
+    def is_images(self):
+        """Images come as arrays (n, height, width); tables as DataFrames."""
+        return not hasattr(self.features, "columns")
+
 
 @dataclass(frozen=True)
-class DataOptions:
+class ReadingOptions:
     """Where data comes from, beyond its name: a CSV file, its target column, how to read it,
-    roles for its columns (recipes/data/columns.py's OVERRIDES), a local folder."""
+    a local folder; and, in `DataOptions`, the columns each of choices.COLUMN_OVERRIDES names."""
 
     path: str | None = None
     target: str | None = None
     task: str | None = None  # force the task of a CSV target
     data_dir: str | None = None  # local files (image data sets)
     na_values: tuple = ()  # missing-value markers beyond reading.MISSING_MARKERS
-    ignore: tuple = ()  # column names to leave out
-    categorical: tuple = ()  # ... to treat as categories, numeric, text or dates
-    numeric: tuple = ()
-    text: tuple = ()
-    date: tuple = ()
     stream: bool | None = None  # read the CSV in batches (recipes/sources/stream.py); None: if it is big
+
+
+# A tuple of column names for each override (--ignore COL, --categorical COL, ...: the roles of
+# recipes/roles/ a user may give), made from the flags' list so that a new role's flag is a field
+# here without an edit.
+DataOptions = make_dataclass(
+    "DataOptions", [(flag, tuple, field(default=())) for flag in COLUMN_OVERRIDES],
+    bases=(ReadingOptions,), frozen=True,
+    namespace={"__doc__": ReadingOptions.__doc__, "__module__": __name__})

@@ -201,7 +201,7 @@ def digits(_options):
 def augmentation(seed):
     """Random shifts of up to 10% of each side and rotations of up to about 11 degrees.
 
-    Applied to training batches in the `tf.data` pipeline (`train.to_dataset`), never inside the
+    Applied to training batches in the `tf.data` pipeline (`recipes.sources.arrays.to_dataset`), never inside the
     saved model. The border fills with black, as MNIST's background is.
     """
     return keras.Sequential([

@@ -19,8 +19,3 @@ def load(name, options=DataOptions()):
     if name not in LOADERS:
         raise UserError(f"unknown data set {name!r}; valid: {', '.join(names())}")
     return LOADERS[name](options)
-
-
-def is_images(dataset):
-    """Images come as arrays (n, height, width); tables as DataFrames."""
-    return not hasattr(dataset.features, "columns")

@@ -6,8 +6,9 @@ a leading row index, and numbers written for people ("$1,234", "12%", "1.234,5")
         ...
 
 Both read the file by the same rules, chunk by chunk, so a file too big for memory is read as a
-small one is: `read_csv` is its chunks joined. Values stay text (NaN for missing);
-`parse_numbers` is the one rule that turns text into numbers, at training and when predicting.
+small one is: `read_csv` is its chunks joined. Values stay text (NaN for missing); the numeric
+role's `parse_numbers` (recipes/roles/numeric.py) is the one rule that turns text into numbers,
+at training and when predicting.
 """
 
 import codecs
@@ -17,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_numeric_dtype
 
-from recipes.data import columns
 from recipes.errors import UserError
+from recipes.roles.numeric import parse_numbers
 
 # Read as missing wherever they stand alone in a cell, compared stripped and lowercased; the
 # empty string stands for empty and whitespace-only cells. --na-values adds more.
@@ -158,60 +158,3 @@ def row_index_column(frame):
     steps = values.diff().iloc[1:]
     counting = ((steps == 1) | values.iloc[1:].isin((0, 1))).all() and values.iloc[0] in (0, 1)
     return first if values.is_unique or counting else None
-
-
-def parse_numbers(series):
-    """(float64 values with NaN for missing and for what is not a number, the mask of values
-    that are not numbers): "1,234.5", "$1,234", "€ 12", "12%" (12), "(1,234)" (-1234), "1 234",
-    "1.234,5" and "12,5" read as numbers. The one rule for numbers written as text, at training
-    and when predicting."""
-    if is_numeric_dtype(series):
-        values = series.astype("float64")
-        return values.where(np.isfinite(values)), pd.Series(False, index=series.index)
-    distinct = pd.Index(series.dropna().unique())
-    numbers = pd.Series(pd.to_numeric(distinct.astype(str), errors="coerce"), index=distinct)
-    failed = numbers.isna()
-    if failed.any():
-        numbers[failed] = pd.to_numeric(number_text(distinct[failed].astype(str)),
-                                        errors="coerce").to_numpy()
-    numbers = numbers.where(np.isfinite(numbers))
-    values = series.map(numbers).astype("float64")
-    return values, series.notna() & values.isna()
-
-
-def number_text(text):
-    """Numbers written for people, rewritten as `pd.to_numeric` reads them."""
-    text = pd.Series(text).str.strip()
-    negative = text.str.fullmatch(r"\(.*\)")
-    text = text.str.strip("()").str.replace(r"[\s$€£¥%]", "", regex=True)
-    grouped = text.str.fullmatch(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234,567.8
-    european = text.str.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+,\d*|[+-]?\d{1,3}(?:\.\d{3}){2,}")
-    text = text.mask(grouped, text.str.replace(",", ""))
-    text = text.mask(european, text.str.replace(".", "").str.replace(",", "."))
-    text = text.mask(~grouped & ~european, text.str.replace(r"^([+-]?\d+),(\d+)$", r"\1.\2",
-                                                            regex=True))  # 12,5
-    return ("-" + text).where(negative, text)
-
-
-def mostly_numbers(not_numbers, column):
-    """Whether (nearly) all of a column's values are numbers (columns.NEARLY_ALL)."""
-    return not_numbers.sum() <= (1 - columns.NEARLY_ALL) * column.notna().sum()
-
-
-def check_numbers(column, not_numbers, name):
-    """A column that must hold numbers does, nearly all; else a UserError naming the first value
-    that is not a number (and its row: the file's, counting the first row after the header as 1,
-    where `column` comes from read_chunks)."""
-    if not mostly_numbers(not_numbers, column):
-        position = int(np.flatnonzero(not_numbers.to_numpy())[0])
-        row = column.index[position] if isinstance(column.index, pd.RangeIndex) else position
-        raise UserError(f"column {name!r} should hold numbers but holds "
-                        f"{column.iloc[position]!r} (row {row + 1})")
-
-
-def as_numbers(column, name):
-    """A column that must hold numbers (a numeric input when predicting) as float64: NaN for
-    missing, and for the few values that are not numbers, as the training file's were read."""
-    values, not_numbers = parse_numbers(column)
-    check_numbers(column, not_numbers, name)
-    return values

@@ -18,6 +18,7 @@ import zoo
 from recipes.data import columns, reading
 from recipes.data.dataset import Dataset
 from recipes.errors import UserError
+from recipes.roles import numeric
 
 
 
@@ -135,24 +136,24 @@ def typed_features(text, given):
     not numbers were read as missing. `given`: {column: override flag}."""
     typed, notes = {}, {}
     for name in text.columns:
-        values, not_numbers = reading.parse_numbers(text[name])
-        numeric = given.get(name) == "numeric" or (
+        values, not_numbers = numeric.parse_numbers(text[name])
+        as_numbers = given.get(name) == "numeric" or (
             given.get(name) in (None, "ignore") and text[name].notna().any()
-            and reading.mostly_numbers(not_numbers, text[name]))
-        if numeric:
-            reading.check_numbers(text[name], not_numbers, name)
+            and numeric.mostly_numbers(not_numbers, text[name]))
+        if as_numbers:
+            numeric.check_numbers(text[name], not_numbers, name)
             if not_numbers.any():
                 notes[name] = (f"; {not_numbers.sum()} values that are not numbers (such as "
                                f"{text[name][not_numbers].iloc[0]!r}) read as missing")
-        typed[name] = values if numeric else text[name]
+        typed[name] = values if as_numbers else text[name]
     return pd.DataFrame(typed), notes
 
 
 def target_values(column):
     """The target as numbers when (nearly) all its values are numbers (the rest read as missing),
     else as the labels it holds."""
-    values, not_numbers = reading.parse_numbers(column)
-    return values if column.notna().any() and reading.mostly_numbers(not_numbers, column) else column
+    values, not_numbers = numeric.parse_numbers(column)
+    return values if column.notna().any() and numeric.mostly_numbers(not_numbers, column) else column
 
 
 def labelled(target):
@@ -173,9 +174,14 @@ def infer_task(target):
 
 
 def check_task(target, name, column):
-    """The task `name`, checked against the target it must learn (zoo.tasks.Task.check_target)."""
+    """The task `name`, checked against the target it must learn (zoo.tasks.Task.check_target);
+    a target it cannot learn names the --task that could."""
     task = zoo.task(name)
-    task.check_target(target, column)
+    try:
+        task.check_target(target, column)
+    except zoo.TargetError as error:
+        could = " or ".join(f"--task {name}" for name in error.could)
+        raise UserError(f"{error}; use {could}" if could else str(error)) from None
     return task.name
 
 

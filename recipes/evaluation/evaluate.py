@@ -1,7 +1,9 @@
 """Evaluate a trained network on the test split, beside the task's scikit-learn reference.
 
 `evaluate` writes what metrics.json holds: what ran, with which hyperparameters, on which device,
-how fast, the test metrics, and the baseline fitted on the same split.
+how fast, the test metrics, and the baseline fitted on the same split; for a linear model, what
+it learned (`learned_linear`). It reads the data only through training's `pipeline.DataSource`,
+whether the examples are in memory or streamed from a file.
 """
 
 from dataclasses import asdict
@@ -10,38 +12,31 @@ import numpy as np
 
 import zoo
 from recipes.evaluation import baselines
+from recipes.features import encoding
+from recipes.features.targets import served
 from recipes.runs import rundir
 from recipes.training import devices, tape
-from recipes.training.pipeline import dataset_of, examples, predictions
-from recipes.sources.stream import TableStream
+
+PARTS = ("train", "val", "test")
 
 
-def evaluate(prepared, network, result, options):
-    """metrics.json: what ran, how fast, the test metrics, and the scikit-learn baseline."""
-    batch_size = prepared.config.batch_size
-    if devices.multi_worker():  # model.evaluate fails there like model.fit (keras-team/keras#20585)
-        test = tape.evaluate(network, prepared.arrays["test"], prepared.config)
-    else:
-        test = network.evaluate(dataset_of(prepared.arrays["test"], batch_size), return_dict=True,
-                                verbose=0)
-    task = prepared.task
-    scale = prepared.preprocessing.scale
-    if scale or task.name == "binary":  # outputs and targets in order, for arrays or a stream
-        outputs, targets = predictions(network, prepared.arrays["test"], batch_size)
-    if scale:  # learned in other units: the headline in the target's own, as predict answers
-        test[task.headline] = task.reference_metric(
-            *(np.asarray(task.answer(values, scale))[:, 0] for values in (targets, outputs)))
+def evaluate(plan, loaded, network, result):
+    """metrics.json: what ran (`plan`, on `loaded`: recipes/workflow/prepare.py's), how fast,
+    the test metrics, and the scikit-learn baseline."""
+    task, config, sources = plan.task, plan.config, loaded.sources
+    test, outputs, targets = test_metrics(plan, loaded, network)
+    scale = loaded.preprocessing.scale
     metrics = {
-        "recipe": prepared.recipe.name,
-        "dataset": prepared.dataset.name,
+        "recipe": plan.recipe.name,
+        "dataset": loaded.dataset.name,
         "task": task.name,
-        "model": prepared.model_name,
-        "api": options.api,
-        "loop": prepared.config.loop,
-        "seed": options.seed,
-        "deterministic": options.deterministic,
-        "hyperparameters": {k: v for k, v in prepared.hyperparameters.items() if k != "api"},
-        "batch_size": prepared.config.batch_size,
+        "model": plan.model_name,
+        "api": plan.hyperparameters["api"],
+        "loop": config.loop,
+        "seed": config.seed,
+        "deterministic": config.deterministic,
+        "hyperparameters": {k: v for k, v in plan.hyperparameters.items() if k != "api"},
+        "batch_size": config.batch_size,
         "epochs_run": result.epochs_run,
         "train_seconds": round(result.seconds, 3),
         "examples_per_second": round(result.examples_per_second, 1),
@@ -49,51 +44,139 @@ def evaluate(prepared, network, result, options):
         "device": devices.device_name(),
         "precision": network.dtype_policy.name,
         "jit": bool(network.jit_compile),
-        "augment": prepared.config.augment is not None,
-        "examples": {part: examples(prepared.arrays[part]) for part in ("train", "val", "test")},
-        "dropped_rows": prepared.dataset.dropped_rows,
-        "classes": prepared.preprocessing.classes,
+        "augment": config.augment is not None,
+        "examples": {part: len(sources[part]) for part in PARTS},
+        "dropped_rows": loaded.dataset.dropped_rows,
+        "classes": loaded.preprocessing.classes,
         "target_scale": scale,
-        "na_values": list(options.data.na_values),  # predict reads new files with them too
-        "class_weight": prepared.config.class_weight,
+        "na_values": list(loaded.na_values),  # predict reads new files with them too
+        "class_weight": config.class_weight,
         "test": {k: float(v) for k, v in test.items()},
-        "baseline": baselines.baseline(task, options.seed, sklearn_view(prepared, "train"),
-                                       sklearn_view(prepared, "test")),
+        "baseline": baselines.baseline(task, config.seed, sklearn_view(loaded, "train", task),
+                                       sklearn_view(loaded, "test", task)),
         "versions": rundir.versions(),
     }
-    if isinstance(prepared.arrays["train"], TableStream):  # read in batches: what this process read
-        metrics["stream"] = {"sample_rows": len(prepared.splits.train),
-                             "rows_encoded": {part: prepared.arrays[part].rows_encoded()
-                                              for part in ("train", "val", "test")}}
-    if prepared.dataset.columns:  # a CSV's columns: role, levels, missing, what was done
-        metrics["columns"] = [asdict(column) for column in prepared.dataset.columns]
+    encoded = {part: sources[part].rows_encoded() for part in PARTS}
+    if encoded["train"] is not None:  # read from a file in batches: what this process read
+        metrics["stream"] = {"sample_rows": len(loaded.splits.train), "rows_encoded": encoded}
+    if loaded.dataset.columns:  # a CSV's columns: role, levels, missing, what was done
+        metrics["columns"] = [asdict(column) for column in loaded.dataset.columns]
     if task.name == "binary":
         metrics["positive_rate"] = {"test": float(np.mean(targets)),
                                     "predicted": float(np.mean(outputs[:, 0] > 0.5))}
-    if prepared.model_name == "linear_regression":
-        metrics["learned"] = learned_linear(network, prepared.preprocessing.spec)
+    if plan.model_name == "linear_regression":
+        metrics["learned"] = learned_linear(network, loaded.preprocessing.spec, scale)
     return metrics
 
 
-def sklearn_view(prepared, part):
+def test_metrics(plan, loaded, network):
+    """The network's test metrics, the headline in the target's own units; and the test
+    outputs and targets, in order, where they are needed (else None, None)."""
+    task, config, test_data = plan.task, plan.config, loaded.sources["test"]
+    if devices.multi_worker():  # model.evaluate fails there like model.fit (keras-team/keras#20585)
+        test = tape.evaluate(network, test_data, config)
+    else:
+        test = network.evaluate(test_data.dataset(config.batch_size), return_dict=True, verbose=0)
+    scale = loaded.preprocessing.scale
+    if not (scale or task.name == "binary"):
+        return test, None, None
+    outputs, targets = test_data.predictions(network, config.batch_size)
+    if scale:  # learned in other units: the headline in the target's own, as predict answers
+        test[task.headline] = baselines.headline_metric(task)(
+            *(np.asarray(served(task, values, scale))[:, 0] for values in (targets, outputs)))
+    return test, outputs, targets
+
+
+def sklearn_view(loaded, part, task):
     """(x, y) for scikit-learn: flat encoded features, class names or values as the target."""
-    split = getattr(prepared.splits, part)
-    data = prepared.arrays[part]  # a stream's split is a sample: encoded here
-    x = prepared.preprocessing.encode(split.features) if isinstance(data, TableStream) else data[0]
+    split = getattr(loaded.splits, part)
+    x = loaded.sources[part].sample_features()  # a streamed part's: its split, a sample
     target = np.asarray(split.target)
-    if prepared.task.classification:
+    if task.classification:
         target = target.astype(str)
     return x.reshape(len(x), -1), target
 
 
-def learned_linear(network, spec):
-    """The fitted w and b in the data's own units, undoing the standard scaling of x."""
-    kernel, bias = (np.asarray(w) for w in network.get_layer("linear").get_weights())
-    mean = np.array([c["mean"] for c in spec["numeric"]])
-    scale = np.array([c["scale"] for c in spec["numeric"]])
-    w = kernel[:, 0] / scale
-    b = float(bias[0] - np.sum(w * mean))
-    return {"w": [round(float(v), 4) for v in w], "b": round(b, 4)}
+def learned_linear(network, spec, target_scale):
+    """What a linear model learned: one weight in `w` per encoded column, which `columns` names,
+    and the intercept `b`. A number's own column is weighed per unit of the raw number (its
+    standard scaling undone, into `b`); every other column per unit of its encoded value (a
+    one-hot level, a missing flag, a bin's fill from 0 to 1, a date part, a word's TF-IDF). `b`
+    is the answer where all of them are 0. Both are in the target's units where it is learned
+    linearly (as it is, or standardised); a log-learned target's are in the standardised
+    log(1 + target) the network learns, as `units` says."""
+    kernel, bias = (np.asarray(v, "float64") for v in network.get_layer("linear").get_weights())
+    w, b = kernel[:, 0].copy(), float(bias[0])
+    labels, numbers = encoded_columns(spec)
+    for position, entry in numbers:
+        w[position] /= entry["scale"]
+        b -= w[position] * entry["mean"]
+    units = "the target's"
+    if target_scale.get("transform") == "log":
+        units = "the standardised log(1 + target)'s"
+    elif target_scale:
+        w, b = w * target_scale["scale"], b * target_scale["scale"] + target_scale["mean"]
+    # Significant digits, not decimals: a weight per gram or per dollar is a small number
+    return {"w": [float(f"{v:.6g}") for v in w], "b": float(f"{b:.6g}"), "columns": labels,
+            "units": f"{units} per unit of each raw number, and of each other encoded column"}
+
+
+def encoded_columns(spec):
+    """A name for each column of a table's encoded matrix, and the positions of the numbers'
+    own (standardised) columns with their spec entries. The blocks stand in the spec's order of
+    roles, the encoder's (preprocess.table_spec writes them in the role registry's); a role
+    without names of its own here (a date's parts) names its columns by position."""
+    raw = {c["name"]: c["column"] for c in spec["inputs"]}
+    labels, numbers = [], []
+    for key, entries in spec.items():
+        if key in ("kind", "inputs"):
+            continue
+        if key == "numeric":
+            numbers = [(len(labels) + i, entry) for i, entry in enumerate(entries)]
+        labels += BLOCK_LABELS.get(key, by_position)(key, entries, raw)
+    return labels, numbers
+
+
+def numeric_labels(_key, entries, raw):
+    """Each number, standardised; then the missing flags; then the piecewise-linear bins."""
+    named = [(raw[c["name"]], c) for c in entries]
+    return ([name for name, _ in named]
+            + [f"{name} is missing" for name, c in named if c.get("indicator")]
+            + [f"{name} fills [{low:.4g}, {high:.4g}]" for name, c in named
+               for low, high in zip(c.get("edges", [])[:-1], c.get("edges", [])[1:])])
+
+
+def category_labels(_key, entries, raw):
+    """Each column's levels one-hot; then its "missing" level, its "other" level, if any."""
+    labels = []
+    for c in entries:
+        name = raw[c["name"]]
+        labels += [f"{name} = {level}" for level in c["categories"]]
+        labels += [f"{name} is missing"] * (c.get("filler") is None)
+        labels += [f"{name} = another level"] * bool(c.get("other"))
+    return labels
+
+
+def text_labels(_key, entries, raw):
+    """Each column's TF-IDF of the words outside its vocabulary, then of each word in it."""
+    labels = []
+    for c in entries:
+        name = raw[c["name"]]
+        labels += [f"{name} has other words",
+                   *(f"{name} has {str(word)!r}" for word in c["vocabulary"])]
+    return labels
+
+
+def by_position(key, entries, raw):
+    """Each column's block, by position: "when: dates column 3 of 9"."""
+    labels = []
+    for c in entries:
+        width = encoding.table_width({key: [c]})
+        labels += [f"{raw[c['name']]}: {key} column {i + 1} of {width}" for i in range(width)]
+    return labels
+
+
+BLOCK_LABELS = {"numeric": numeric_labels, "categorical": category_labels, "texts": text_labels}
 
 
 def headline(metrics):

@@ -10,6 +10,8 @@ one-hot and date columns count as the one column the user knows.
 
 import numpy as np
 
+from recipes.evaluation import baselines
+
 
 def permutation_importance(model, preprocessing, task, features, target, *, seed, repeats=3):
     """Raw column -> mean loss of the headline over `repeats` shuffles (positive: it matters)."""
@@ -31,4 +33,4 @@ def permutation_importance(model, preprocessing, task, features, target, *, seed
 def score(model, feed, task, classes, target):
     answers = model.predict(feed, batch_size=1024, verbose=0)
     truth = np.asarray(target).astype(str) if task.classification else np.asarray(target)
-    return task.reference_metric(truth, task.decode(answers, classes))
+    return baselines.headline_metric(task)(truth, task.decode(answers, classes))

@@ -1,1 +1,3 @@
-"""Features: the preprocessing fitted on the training split (preprocess) and the Keras layers that carry it inside the saved model (encoding, dates)."""
+"""Features: the preprocessing fitted on the training split only (preprocess), the target
+scaling of regression recipes (targets), and the Keras layers that carry both inside the saved
+model (encoding), so that what the network trains on is what it is served."""

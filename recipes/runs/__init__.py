@@ -1,1 +1,2 @@
-"""The run folder: its file names and loading (rundir), atomic writes (artifacts), one writer per folder (lock), and Ctrl-C/SIGTERM handling (interrupts)."""
+"""The run folder: its file names and safe loading (rundir), atomic writes (artifacts), one
+writer per folder (lock), and Ctrl-C / SIGTERM handling (interrupts)."""

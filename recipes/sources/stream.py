@@ -36,6 +36,7 @@ from recipes.features import preprocess
 from recipes.choices import SAMPLE_ROWS, STREAM_MB
 from recipes.data.dataset import Dataset
 from recipes.errors import UserError
+from recipes.training.pipeline import augmented, steps
 
 STREAM_BYTES = STREAM_MB * 2**20  # files above stream, unless --no-stream (choices.STREAM_MB)
 CHECK_ROWS = 10_000  # validation and test rows kept for permutation importance and the baseline
@@ -164,10 +165,10 @@ def source(options, seed, samples, rows, labels, dropped, quiet):
 
 @dataclass
 class TableStream:
-    """Some parts of a streamed file: what the training loops take in place of (x, y) arrays
-    (pipeline.dataset_of). The first `dataset` call encodes the rows of every part once, in one
-    pass, into files of float32 rows on disk (`encode_pass`); each epoch then reads its part's
-    file block by block."""
+    """Some parts of a streamed file, as a training data source (training's
+    `pipeline.DataSource`, as recipes/sources/arrays.py's in-memory `Arrays`). The first
+    `dataset` call encodes the rows of every part once, in one pass, into files of float32 rows
+    on disk (`encode_pass`); each epoch then reads its part's file block by block."""
 
     source: Source
     preprocessing: preprocess.Preprocessing
@@ -180,19 +181,26 @@ class TableStream:
     def joined(self, other):
         return TableStream(self.source, self.preprocessing, self.parts + other.parts, self.files)
 
-    def steps(self, batch_size):
-        return -(-len(self) // batch_size)
+    def predictions(self, network, batch_size):
+        pairs = [(network.predict_on_batch(x), y.numpy()) for x, y in self.dataset(batch_size)]
+        return tuple(np.concatenate(values) for values in zip(*pairs))
+
+    def sample_features(self):
+        """Its parts' samples (the Source's splits), encoded: the file's rows are not in memory."""
+        samples = [getattr(self.source.splits, part).features for part in self.parts]
+        return self.preprocessing.encode(preprocess.join(samples))
 
     def rows_encoded(self):
         """How many of its rows this process has encoded (a worker: its slices only)."""
         return sum(rows.full * rows.slice_rows + (rows.tail_rows or 0)
                    for (parts, *_), rows in self.files.items() if parts == self.parts)
 
-    def dataset(self, batch_size, order=None, shard=(0, 1), replicas=1):
+    def dataset(self, batch_size, *, order=None, augment=None, shard=(0, 1), replicas=1):
         """Batches of (encoded features, encoded targets), shuffled when `order` (the training
-        loop's `pipeline.EpochOrder`) is given. `shard` = (this worker, workers): the worker
-        reads only its slice of each global batch of `batch_size` rows, cut into `replicas`
-        pieces, one per local replica; every worker runs `steps(batch_size)` steps."""
+        loop's `pipeline.EpochOrder`) is given, by its `epoch`. `shard` = (this worker,
+        workers): the worker reads only its slice of each global batch of `batch_size` rows,
+        cut into `replicas` pieces, one per local replica; every worker runs
+        `steps(self, batch_size)` steps."""
         key = (self.parts, batch_size, shard)
         if key not in self.files:  # the three splits in the first pass, later ones alone
             groups = [(part,) for part in PARTS] if not self.files else [self.parts]
@@ -210,9 +218,9 @@ class TableStream:
         data = blocks.rebatch(pieces)
         for x, y in rows.tail(replicas):  # fixed, small: read now, not through Python each epoch
             data = data.concatenate(tf.data.Dataset.from_tensors((x, y)))
-        steps = self.steps(batch_size) * replicas
-        return data.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
-            tf.data.AUTOTUNE)
+        data = data.apply(tf.data.experimental.assert_cardinality(
+            steps(self, batch_size) * replicas))
+        return augmented(data, augment).prefetch(tf.data.AUTOTUNE)
 
 
 def encode_pass(source, preprocessing, groups, batch_size, shard):

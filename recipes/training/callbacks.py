@@ -1,10 +1,12 @@
-"""The callbacks every training run shares, for `fit` and the tape loops alike.
+"""The callbacks every training shares, for `fit` and the tape loops alike.
 
-`standard` gives a run's set: early stopping on validation loss with the best weights restored, a
-best-only checkpoint, TensorBoard logs, the progress bar, with --resume a `Backup` of the whole
-training state after every epoch, and the safe point where a shielded training (a `tune` search)
-stops for Ctrl-C or SIGTERM. `train.train` adds the epoch order and the stop at the first NaN
-loss to whatever set it is given.
+`make` is the one factory, each callback asked for by keyword: for a run, a tuning trial, a
+retrain on train + validation, an ensemble's network. A run's set (`standard`) is early stopping
+on validation loss with the best weights restored, a best-only checkpoint, TensorBoard logs, the
+progress bar, with --resume a `Backup` of the whole training state after every epoch; every set
+ends with the safe point where a shielded training (a `tune` search) stops for Ctrl-C or
+SIGTERM. `train.train` adds the epoch order and the stop at the first NaN loss to whatever set
+it is given.
 
 Weights are written as one atomic write of a file built in memory (`save_weights`): HDF5 writing
 straight to a disk that fills up reports it from object destructors, and at times crashes.
@@ -22,7 +24,6 @@ run reaches. That takes more than BackupAndRestore saves:
 run continues from its epoch but is not bit-identical to an uninterrupted one.)
 """
 
-import io
 import math
 import time
 from dataclasses import replace
@@ -30,8 +31,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from keras.src.saving import saving_lib  # for an in-memory .weights.h5 (save_weights)
 
+from recipes.compat import keras_private
 from recipes.runs import artifacts, interrupts
 from recipes.training.pipeline import TrainResult
 from recipes.runs.rundir import BACKUP_STATE, CHECKPOINT_FILE, LOG_DIR
@@ -39,36 +40,47 @@ from recipes.runs.rundir import BACKUP_STATE, CHECKPOINT_FILE, LOG_DIR
 BACKUP_DIR, STATE_FILE = BACKUP_STATE  # inside the staging folder, with --resume
 
 
-def standard(config, out, *, checkpoint=True):
-    """Early stopping with best weights restored, a best-only checkpoint (unless `checkpoint` is
-    False: keras-tuner keeps its trials' own), TensorBoard logs in OUT/logs, the progress bar
-    unless `config.quiet`; with `config.resumable`, the backup of all of their state."""
-    out = Path(out)
-    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                                   restore_best_weights=True)
-    best = Checkpoint(out / CHECKPOINT_FILE) if checkpoint else None
+def make(config, out=None, *, early_stopping=False, checkpoint=False, tensorboard=False,
+         backup=False, progress=False, epochs=None):
+    """The callbacks of one training, each asked for by name, and always the safe point where a
+    shielded training stops for Ctrl-C or SIGTERM (`StopOnSignal`, last):
+
+    - `early_stopping`: on validation loss after `config.patience` epochs without a better one,
+      the best weights restored;
+    - `checkpoint`: the best epoch's weights in OUT (rundir.CHECKPOINT_FILE);
+    - `tensorboard`: logs in OUT/logs;
+    - `backup`: all of their state, and the training's, after every epoch, in OUT (--resume;
+      with early stopping);
+    - `progress`: one bar over `epochs` (default `config.epochs`).
+    """
+    assert early_stopping or not backup, "a backup saves early stopping's state"
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                             restore_best_weights=True) if early_stopping else None
+    best = Checkpoint(Path(out) / CHECKPOINT_FILE) if checkpoint else None
     return [
-        early_stopping,
+        *([stopping] if stopping else []),
         *([best] if best else []),
-        keras.callbacks.TensorBoard(out / LOG_DIR),
+        *([keras.callbacks.TensorBoard(Path(out) / LOG_DIR)] if tensorboard else []),
         # after early stopping and the checkpoint: it saves their state of the epoch
-        *([Backup(out, early_stopping, best)] if config.resumable else []),
-        *([] if config.quiet else [EpochProgbar(config.epochs)]),
+        *([Backup(out, stopping, best)] if backup else []),
+        *([EpochProgbar(epochs or config.epochs)] if progress else []),
         StopOnSignal(),  # last: an epoch's backup is committed before it stops
     ]
+
+
+def standard(config, out):
+    """A run's set: early stopping, the best-only checkpoint, TensorBoard logs in OUT/logs, the
+    progress bar unless `config.quiet`; with `config.resumable`, the backup of all of it."""
+    return make(config, out, early_stopping=True, checkpoint=True, tensorboard=True,
+                backup=config.resumable, progress=not config.quiet)
 
 
 def save_weights(model, path):
     """`model.save_weights(path)`, the same .weights.h5 file, built in memory and written in one
     atomic write: a failure to write is then one OSError, and a kill leaves the old file whole.
 
-    (Keras' `save_weights` takes only a path; this is its body, given an in-memory file.)
     """
-    buffer = io.BytesIO()
-    store = saving_lib.H5IOStore(buffer, mode="w")
-    saving_lib._save_state(model, store, None, "", set())  # weights, assets, path, visited
-    store.close()
-    artifacts.write_bytes(path, buffer.getvalue())
+    artifacts.write_bytes(path, keras_private.weights_h5(model))
 
 
 class StopOnSignal(keras.callbacks.Callback):
@@ -141,7 +153,7 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
 class Backup(keras.callbacks.BackupAndRestore):
     """Keras' BackupAndRestore, complete and committed atomically (see the module docstring).
 
-    Restoring sets the epoch both loops start from (`model._initial_epoch`, as BackupAndRestore
+    Restoring sets the epoch both loops start from (`compat.keras_private.set_initial_epoch`, as BackupAndRestore
     does for `model.fit`); a run that early stopping had ended starts past its last epoch, so
     only the callbacks' end of training (the best weights restored) runs again.
     """
@@ -209,7 +221,8 @@ class Backup(keras.callbacks.BackupAndRestore):
         if self.checkpoint:
             self.checkpoint.best = state["checkpoint_best"]
         self.history, self.seconds = state["history"], state["seconds"]
-        model._initial_epoch = self.params["epochs"] if state["stopped"] else state["epoch"]
+        keras_private.set_initial_epoch(
+            model, self.params["epochs"] if state["stopped"] else state["epoch"])
 
 
 def seed_states(model):

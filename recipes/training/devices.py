@@ -17,7 +17,25 @@ from recipes.errors import UserError
 
 def multi_worker():
     """Whether `TF_CONFIG` describes a cluster, making this process one of several workers."""
-    return bool(os.environ.get("TF_CONFIG") and json.loads(os.environ["TF_CONFIG"]).get("cluster"))
+    return bool(tf_config().get("cluster"))
+
+
+def tf_config():
+    """`TF_CONFIG` as TensorFlow reads it ({} where unset); a malformed one is the user's to fix,
+    in one line, rather than a JSONDecodeError deep inside the strategy."""
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return {}
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"TF_CONFIG is not valid JSON ({error}); unset it, or give it as "
+                        f'{{"cluster": {{"worker": ["host:port", ...]}}, "task": '
+                        f'{{"type": "worker", "index": 0}}}}') from None
+    if not isinstance(config, dict):
+        raise UserError(f"TF_CONFIG must be a JSON object with \"cluster\" and \"task\", "
+                        f"got {type(config).__name__}")
+    return config
 
 
 @functools.cache

@@ -1,19 +1,21 @@
-"""What every training loop shares: its configuration, its result, and its data pipeline.
+"""What every training loop shares: its configuration, its result, and the data it reads.
 
-Every loop (recipes/training/train.py's `fit`, recipes/training/tape.py's `tape`, recipes/training/scratch.py's) takes a compiled
-model, training and validation data and a `TrainConfig`, feeds them through `dataset_of` in the
-order `EpochOrder` draws, and returns a `TrainResult` whose history has the same keys as Keras'
-`History`, so reports and plots never care which loop ran.
+Every loop (recipes/training/train.py's `fit`, recipes/training/tape.py's `tape`,
+recipes/training/scratch.py's) takes a compiled model, training and validation data and a
+`TrainConfig`, reads the data's batches through the `DataSource` protocol in the order
+`EpochOrder` draws, and returns a `TrainResult` whose history has the same keys as Keras'
+`History`, so reports and plots never care which loop ran. Training defines the protocol and
+never asks which source it has: in-memory arrays (recipes/sources/arrays.py) and a table streamed
+from a file (recipes/sources/stream.py) implement it.
 """
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import tensorflow as tf
 import keras
-
-from recipes.sources.stream import TableStream
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class TrainConfig:
     mixed_precision: bool = False  # devices.mixed_precision_policy() for the model's layers
     jit: bool | None = None  # XLA; None leaves Keras' choice: on for one GPU, off on CPU
     augment: object = None  # a Keras layer randomising training batches (images.augmentation)
-    deterministic: bool = False  # TensorFlow's op determinism (run.build_network turns it on)
+    deterministic: bool = False  # TensorFlow's op determinism (workflow.prepare.build_network)
     resumable: bool = False  # --resume: back up the training state every epoch (callbacks.Backup)
     class_weight: dict | None = None  # class index -> loss weight (--class-weight balanced)
 
@@ -67,77 +69,78 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class EpochOrder(keras.callbacks.Callback):
-    """Shuffles epoch e's `size` training examples by a permutation drawn from (seed, e) alone.
+    """Epoch e's order of the training examples, drawn from (seed, e) alone.
 
     tf.data's reshuffling `shuffle` draws each order from how often the data set was iterated
     before, so a run resumed at epoch e would replay epoch 1's order (and `fit`, which iterates
     once more to build the model, would see other orders than the tape loop). Both loops tell
-    their callbacks the epoch before they draw its first batch, which is when `to_dataset`
-    reads `indices`.
+    their callbacks the epoch before they draw its first batch, which is when a source reads
+    the order: in-memory arrays gather their examples by `indices(size)`, a permutation of
+    them assigned here; a streamed table shuffles its blocks by `epoch`.
     """
 
-    def __init__(self, seed, size):
+    def __init__(self, seed):
         super().__init__()
-        self.seed, self.size, self.epoch = seed, size, 0
-        self.indices = tf.Variable(tf.range(size, dtype="int64"), trainable=False)
+        self.seed, self.epoch = seed, 0
+        self.permutation = None  # a tf.Variable, once a source asks for `indices`
+
+    def indices(self, size):
+        """The variable holding epoch e's permutation of `size` examples (the identity until
+        the first epoch begins): made on a source's first call, outside any traced function."""
+        if self.permutation is None:
+            self.permutation = tf.Variable(tf.range(size, dtype="int64"), trainable=False)
+        assert int(self.permutation.shape[0]) == size, "one order shuffles one source"
+        return self.permutation
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch  # a streamed table (stream.TableStream) shuffles by it
-        if self.size:
-            self.indices.assign(np.random.default_rng([self.seed, epoch]).permutation(self.size))
+        self.epoch = epoch
+        if self.permutation is not None:
+            size = int(self.permutation.shape[0])
+            self.permutation.assign(np.random.default_rng([self.seed, epoch]).permutation(size))
 
 
-def examples(data):
-    """How many examples `data` holds: (x, y) arrays, or a streamed table."""
-    return len(data) if isinstance(data, TableStream) else len(data[0])
+class DataSource(Protocol):
+    """The data a loop trains, validates or tests on: all that training, evaluation and tuning
+    ask of it. Implemented by recipes/sources/arrays.py's `Arrays` (examples in memory) and
+    recipes/sources/stream.py's `TableStream` (a file too big for memory)."""
+
+    def __len__(self) -> int:
+        """How many examples it holds."""
+
+    def dataset(self, batch_size, *, order=None, augment=None, shard=(0, 1), replicas=1):
+        """A `tf.data.Dataset` of (encoded features, encoded targets) batches of `batch_size`,
+        `steps(self, batch_size) * replicas` of them: shuffled by `order` (an `EpochOrder` among
+        the callbacks of whatever trains on it), else in order; `augment` (a Keras layer)
+        randomising each batch. `shard` = (this worker, workers): the worker gets only its slice
+        of each global batch, cut into `replicas` pieces, one per local replica, both cuts as
+        np.array_split makes them; every worker takes the same steps."""
+
+    def predictions(self, network, batch_size):
+        """(the network's outputs, the targets they answer), NumPy arrays, in order."""
+
+    def joined(self, other):
+        """This and `other` (a source of the same kind) as one, as tune retrains on train +
+        validation."""
+
+    def sample_features(self):
+        """The encoded features of the rows held in memory, in their split's order (its
+        preprocess.Part's): all of them, or a streamed table's sample. What scikit-learn's
+        baseline fits and is scored on."""
+
+    def rows_encoded(self):
+        """How many rows this process has read from a file and encoded; None: the rows are in
+        memory."""
 
 
-def joined(first, second):
-    """Two parts as one, as tune retrains on train + validation: arrays concatenated, or a
-    stream's parts read together."""
-    if isinstance(first, TableStream):
-        return first.joined(second)
-    return tuple(np.concatenate(pair) for pair in zip(first, second))
+def steps(data, batch_size):
+    """Batches an epoch of `data` (anything with a length) takes, the last one smaller."""
+    return -(-len(data) // batch_size)
 
 
-def dataset_of(data, batch_size, *, order=None, augment=None):
-    """`data` as batches: (x, y) arrays through `to_dataset`; a `stream.TableStream` read from
-    its file, shuffled by `order` within chunks."""
-    if isinstance(data, TableStream):
-        return data.dataset(batch_size, order=order)
-    return to_dataset(*data, batch_size, order=order, augment=augment)
-
-
-def predictions(network, data, batch_size):
-    """(the network's outputs, the targets they answer), in order, for arrays or a stream."""
-    if isinstance(data, TableStream):
-        pairs = [(network.predict_on_batch(x), y.numpy()) for x, y in data.dataset(batch_size)]
-        return tuple(np.concatenate(values) for values in zip(*pairs))
-    x, y = data
-    return network.predict(x, batch_size=batch_size, verbose=0), y
-
-
-def to_dataset(x, y, batch_size, *, order=None, augment=None):
-    """A batched, prefetched `tf.data` pipeline; shuffled each epoch and augmented for training.
-
-    Training data is shuffled by `order`, an `EpochOrder` that must be among the callbacks of
-    whatever trains on it (so --resume replays each epoch's order); without it the data keeps its
-    order (validation, test). `augment` (a Keras layer) runs here on the CPU pipeline, not inside
-    the model, so the saved model sees only real images.
-    """
-    if order is not None:
-        features, targets = tf.constant(x), tf.constant(y)
-
-        def epoch(_):  # read when the epoch's first batch is drawn, after EpochOrder set it
-            return tf.gather(features, order.indices), tf.gather(targets, order.indices)
-
-        # One gather per epoch, cut into batches natively: a third of the time per epoch of
-        # per-example shuffling on MNIST, ~5 ms more on a 400-row table (benchmarks/reliability)
-        data = (tf.data.Dataset.range(1).map(epoch).rebatch(batch_size)
-                .apply(tf.data.experimental.assert_cardinality(-(-len(x) // batch_size))))
-    else:
-        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    if augment is not None:
-        data = data.map(lambda images, labels: (augment(images, training=True), labels),
-                        num_parallel_calls=tf.data.AUTOTUNE)
-    return data.prefetch(tf.data.AUTOTUNE)
+def augmented(batches, augment):
+    """`batches` with `augment` (a Keras layer, or None) randomising their features: on the CPU
+    pipeline, not inside the model, so the saved model sees only real images."""
+    if augment is None:
+        return batches
+    return batches.map(lambda features, targets: (augment(features, training=True), targets),
+                       num_parallel_calls=tf.data.AUTOTUNE)

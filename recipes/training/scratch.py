@@ -4,7 +4,7 @@ Linear regression (D2L 3.4) and softmax regression (D2L 4.4) written out by hand
 and bias as `tf.Variable`s, the model, its loss and its metric as plain TensorFlow functions, and
 minibatch SGD as `param.assign_sub(lr * grad / batch_size)`, each step a `tf.function`. They
 train under `fit`'s callbacks like every loop (recipes/training/tape.py's `run_epochs`: early stopping,
-the checkpoint, TensorBoard, the progress bar), on the same batches (`pipeline.to_dataset` in
+the checkpoint, TensorBoard, the progress bar), on the same batches (the data source's, in
 `EpochOrder`'s order), and after every epoch hand their w and b to the zoo model's one Dense
 layer, so the callbacks, the evaluation and the saved model see what was learned by hand.
 
@@ -93,12 +93,12 @@ def sgd(params, grads, lr, batch_size):
         param.assign_sub(lr * grad / batch_size)
 
 
-def fit(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
+def fit(model, train_data, val_data, config, callbacks, epochs, initial_epoch):
     """Train zoo `model` (a key of MODELS) by hand: w ~ N(0, 0.01), b = 0, the model's learning
     rate applied by hand, the loss and metric averaged per epoch by `keras.metrics.Mean`."""
     scratch = MODELS[model.name]
-    x, _ = train_arrays
-    w = tf.Variable(tf.random.normal((int(np.prod(x.shape[1:])), model.output_shape[-1]),
+    inputs = int(np.prod(model.input_shape[1:]))  # an image's pixels, flattened
+    w = tf.Variable(tf.random.normal((inputs, model.output_shape[-1]),
                                      mean=0.0, stddev=0.01), name="w")
     b = tf.Variable(tf.zeros(model.output_shape[-1]), name="b")
     lr = float(model.optimizer.learning_rate.numpy())
@@ -122,18 +122,18 @@ def fit(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoc
         outputs = scratch.net(features, w, b)
         record(outputs, labels, scratch.loss(outputs, labels))
 
-    train_data = batches(one_device, train_arrays, config, epoch_order(callbacks))
+    train_batches = batches(one_device, train_data, config, epoch_order(callbacks))
     train_step = compiled_step(sgd_step, one_device, model.jit_compile)
 
     def train_epoch():
-        logs = run_epoch(train_step, train_data, metrics)
+        logs = run_epoch(train_step, train_batches, metrics)
         model.get_layer(scratch.layer).set_weights([w.numpy(), b.numpy()])
         return logs
 
     val_epoch = None
-    if val_arrays is not None:
-        val_data = batches(one_device, val_arrays, config)
+    if val_data is not None:
+        val_batches = batches(one_device, val_data, config)
         val_step = compiled_step(test_step, one_device, model.jit_compile)
-        val_epoch = lambda: run_epoch(val_step, val_data, metrics)  # noqa: E731
-    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(x),
+        val_epoch = lambda: run_epoch(val_step, val_batches, metrics)  # noqa: E731
+    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(train_data),
                       train_epoch=train_epoch, val_epoch=val_epoch)

@@ -21,27 +21,28 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from recipes.compat import keras_private
 from recipes.training import devices
-from recipes.training.pipeline import EpochOrder, TrainResult, dataset_of, examples
-from recipes.sources.stream import TableStream
+from recipes.training.pipeline import EpochOrder, TrainResult, steps
 
 
-def fit(model, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
-    """Train the compiled `model` with a GradientTape step; returns a `TrainResult`."""
+def fit(model, train_data, val_data, config, callbacks, epochs, initial_epoch):
+    """Train the compiled `model` with a GradientTape step on `train_data` (a
+    `pipeline.DataSource`), validating on `val_data` (None: none); returns a `TrainResult`."""
     strategy = devices.strategy()
     order = epoch_order(callbacks)
-    train_data = batches(strategy, train_arrays, config, order)
+    train_batches = batches(strategy, train_data, config, order)
     with strategy.scope():  # variables a step would otherwise create while tracing, per replica
         metrics = metrics_like(model)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     train_step, test_step = distributed_steps(model, strategy, metrics)
     val_epoch = None
-    if val_arrays is not None:
-        val_data = batches(strategy, val_arrays, config)
-        val_epoch = lambda: run_epoch(test_step, val_data, metrics)  # noqa: E731
-    return run_epochs(model, callbacks, epochs, initial_epoch, examples=examples(train_arrays),
-                      train_epoch=lambda: run_epoch(train_step, train_data, metrics),
+    if val_data is not None:
+        val_batches = batches(strategy, val_data, config)
+        val_epoch = lambda: run_epoch(test_step, val_batches, metrics)  # noqa: E731
+    return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(train_data),
+                      train_epoch=lambda: run_epoch(train_step, train_batches, metrics),
                       val_epoch=val_epoch)
 
 
@@ -50,14 +51,15 @@ def epoch_order(callbacks):
     return next(c for c in callbacks if isinstance(c, EpochOrder))
 
 
-def evaluate(model, arrays, config):
-    """What `model.evaluate(..., return_dict=True)` returns, computed by the tape loop's test
-    step, so it also runs across workers (where `model.evaluate` fails like `model.fit`)."""
+def evaluate(model, data, config):
+    """What `model.evaluate(..., return_dict=True)` returns on `data` (a `pipeline.DataSource`),
+    computed by the tape loop's test step, so it also runs across workers (where
+    `model.evaluate` fails like `model.fit`)."""
     strategy = devices.strategy()
     with strategy.scope():
         metrics = metrics_like(model)
     _, test_step = distributed_steps(model, strategy, metrics)
-    return run_epoch(test_step, batches(strategy, arrays, config), metrics)
+    return run_epoch(test_step, batches(strategy, data, config), metrics)
 
 
 @dataclass
@@ -66,25 +68,20 @@ class Batches:
     steps: int  # batches per epoch, on every worker
 
 
-def batches(strategy, arrays, config, order=None):
-    """`pipeline.dataset_of` as `fit` gets it, each global batch split across the replicas.
-    Arrays are sharded by example (they are not files); a streamed table's workers each read
-    their own slice of every global batch from the file (stream.TableStream.dataset).
-    Training batches come with their `order`."""
-    if isinstance(arrays, TableStream):
-        def per_worker(context):
-            return arrays.dataset(config.batch_size, order, replicas=context.num_replicas_in_sync
-                                  // context.num_input_pipelines,
-                                  shard=(context.input_pipeline_id, context.num_input_pipelines))
+def batches(strategy, data, config, order=None):
+    """`data`'s batches as `fit` gets them, each global batch split across the workers and their
+    replicas: every worker builds its own slice of each (`pipeline.DataSource.dataset`'s
+    `shard`), a streamed table's from the file. Training batches come with their `order`, and
+    `config.augment`."""
+    augment = config.augment if order is not None else None
 
-        return Batches(strategy.distribute_datasets_from_function(per_worker),
-                       arrays.steps(config.batch_size))
-    dataset = dataset_of(arrays, config.batch_size, order=order,
-                         augment=config.augment if order is not None else None)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return Batches(strategy.experimental_distribute_dataset(dataset.with_options(options)),
-                   int(dataset.cardinality()))
+    def per_worker(context):
+        return data.dataset(config.batch_size, order=order, augment=augment,
+                            shard=(context.input_pipeline_id, context.num_input_pipelines),
+                            replicas=context.num_replicas_in_sync // context.num_input_pipelines)
+
+    return Batches(strategy.distribute_datasets_from_function(per_worker),
+                   steps(data, config.batch_size))
 
 
 def metrics_like(model):
@@ -178,7 +175,7 @@ def run_epochs(model, callbacks, epochs, initial_epoch, *, examples, train_epoch
     start = time.perf_counter()
     callbacks.on_train_begin()
     # Where a restored backup resumes (callbacks.Backup, Keras' BackupAndRestore), as in model.fit.
-    for epoch in range(model._initial_epoch or initial_epoch, epochs):
+    for epoch in range(keras_private.initial_epoch(model) or initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
         logs = train_epoch()
         if val_epoch is not None:

@@ -5,6 +5,8 @@ of the best configuration and the default, their retraining on train + validatio
 benchmarks. It owns what every training must get right, so no caller repeats it:
 
 - the loop: Keras' `model.fit`, or the GradientTape loops of recipes/training/tape.py (`--loop`);
+- the data: any `pipeline.DataSource` (arrays in memory, a streamed table), asked only for
+  its batches and its length;
 - each epoch's order, drawn from (seed, epoch) by `pipeline.EpochOrder`, which must be among the
   callbacks of whatever trains on the shuffled data;
 - the stop at the first NaN loss, and one `Diverged` error naming the epoch (keras-tuner's trials
@@ -22,20 +24,19 @@ from recipes import choices
 from recipes.training import scratch, tape
 from recipes.training.callbacks import TerminateOnNaN
 from recipes.errors import Diverged
-from recipes.training.pipeline import EpochOrder, EpochTimer, TrainResult, dataset_of, examples
-from recipes.sources.stream import TableStream
+from recipes.training.pipeline import EpochOrder, EpochTimer, TrainResult
 
 
-def fit(network, train_arrays, val_arrays, config, callbacks, epochs, initial_epoch):
-    """Keras' `model.fit` on the epoch-ordered pipeline; `val_arrays` None: no validation."""
-    order = next(c for c in callbacks if isinstance(c, EpochOrder))
-    train_data = dataset_of(train_arrays, config.batch_size, order=order, augment=config.augment)
-    val_data = dataset_of(val_arrays, config.batch_size) if val_arrays is not None else None
+def fit(network, train_data, val_data, config, callbacks, epochs, initial_epoch):
+    """Keras' `model.fit` on the epoch-ordered batches; `val_data` None: no validation."""
+    train_batches = train_data.dataset(config.batch_size, order=tape.epoch_order(callbacks),
+                                       augment=config.augment)
+    val_batches = val_data.dataset(config.batch_size) if val_data is not None else None
     start = time.perf_counter()
-    history = network.fit(train_data, validation_data=val_data, epochs=epochs,
+    history = network.fit(train_batches, validation_data=val_batches, epochs=epochs,
                           initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
                           class_weight=config.class_weight, verbose=0)  # `order` shuffles
-    return TrainResult.from_history(history.history, examples(train_arrays),
+    return TrainResult.from_history(history.history, len(train_data),
                                     time.perf_counter() - start)
 
 
@@ -44,21 +45,18 @@ LOOPS = {"fit": fit, "tape": tape.fit, "scratch": scratch.fit}
 assert tuple(LOOPS) == choices.LOOPS
 
 
-def train(network, train_arrays, val_arrays, config, *, callbacks=(), epochs=None,
-          initial_epoch=0):
-    """Train the compiled `network` on `train_arrays`, (x, y) arrays or a streamed table
-    (stream.TableStream), validating on `val_arrays` (None:
-    none, as when retraining on train + validation), with `callbacks` besides the epoch order
-    and the NaN stop; returns a `TrainResult`, or raises `Diverged` for a NaN or infinite loss.
+def train(network, train_data, val_data, config, *, callbacks=(), epochs=None, initial_epoch=0):
+    """Train the compiled `network` on `train_data` (a `pipeline.DataSource`: arrays in memory,
+    a streamed table), validating on `val_data` (None: none, as when retraining on train +
+    validation), with `callbacks` besides the epoch order and the NaN stop; returns a
+    `TrainResult`, or raises `Diverged` for a NaN or infinite loss.
 
     `epochs` (default `config.epochs`) and `initial_epoch` are Hyperband's, which continues a
     trial's model.
     """
-    order = EpochOrder(config.seed, 0 if isinstance(train_arrays, TableStream)
-                       else examples(train_arrays))  # a stream shuffles itself
     timer = EpochTimer()
-    result = LOOPS[config.loop](network, train_arrays, val_arrays, config,
-                                [order, timer, *callbacks, TerminateOnNaN()],
+    result = LOOPS[config.loop](network, train_data, val_data, config,
+                                [EpochOrder(config.seed), timer, *callbacks, TerminateOnNaN()],
                                 epochs or config.epochs, initial_epoch)
     check_finite(result.history, initial_epoch, learning_rate_of(network))
     return replace(result, epoch_seconds=tuple(timer.seconds))

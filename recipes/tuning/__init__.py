@@ -3,7 +3,8 @@
 The zoo owns what is tunable: each builder registers a search space, `space(hp) -> builder
 kwargs`. A search
 
-1. prepares the recipe exactly as `run` does (same split, preprocessing fitted on train only);
+1. prepares the recipe exactly as `run` does (recipes/workflow/prepare.py: the same rules, split
+   and preprocessing fitted on train only);
 2. lets a keras-tuner oracle (random, Hyperband or Bayesian: tuners.py) pick points of that space
    (narrowed by --set and --space: space.py) and trains each one on the training split with
    `run`'s early stopping, scoring it on validation (the task's objective: `val_accuracy`;
@@ -34,10 +35,9 @@ import keras_tuner
 from recipes.evaluation import evaluate
 from recipes.runs import artifacts, interrupts, lock, rundir
 from recipes.serving import export
-from recipes.workflow import run
-from recipes.choices import STREAM_MB, TUNERS
+from recipes.workflow import rules, save
+from recipes.workflow.prepare import prepare
 from recipes.errors import UserError
-from recipes.sources.stream import TableStream
 from recipes.tuning import report, select, tuners
 from recipes.tuning.hypermodel import ZooHyperModel, cross_validation, later_folds, trial_callbacks
 from recipes.tuning.space import tidy
@@ -104,22 +104,18 @@ def stopped(error, out):
 
 
 def search_and_retrain(name, options, tune_options, out, after_trial):
-    check_tune_options(tune_options)
     role = tuners.distributed_role()
     # --resume here continues the search; trials and final fits never resume a run's epochs.
     # Trials train with model.fit unless a loop is named: keras-tuner drives it.
     options = replace(options, resume=False, loop=options.loop or "fit")
-    prepared = run.prepare(name, options)
-    objective = keras_tuner.Objective(prepared.task.objective, direction=prepared.task.direction)
-    if tune_options.folds > 1 and isinstance(prepared.arrays["train"], TableStream):
-        raise UserError(f"--folds refits the preprocessing on each fold in memory; a streamed "
-                        f"file (--stream, or over {STREAM_MB} MB) is tuned on its validation "
-                        f"split: leave --folds out")
-    splits = [prepared] if tune_options.folds == 1 else cross_validation(prepared, tune_options.folds)
-    hypermodel = ZooHyperModel(prepared, objective, tune_options.fixed, tune_options.ranges, splits)
+    plan, loaded = prepare(name, options, rules.TUNE, tune_options)
+    objective = keras_tuner.Objective(plan.task.objective, direction=plan.task.direction)
+    folds = [loaded] if tune_options.folds == 1 else \
+        cross_validation(loaded, tune_options.folds, seed=plan.config.seed)
+    hypermodel = ZooHyperModel(plan, objective, tune_options.fixed, tune_options.ranges, folds)
     hypermodel.build(keras_tuner.HyperParameters())  # a bad --set value fails here, not in a trial
     if role != "worker":  # workers join the chief's search folder
-        request = search_request(name, prepared, options, tune_options)
+        request = search_request(name, plan, options, tune_options)
         rundir.check_search_out(out, request, resume=tune_options.resume)
         artifacts.write_json(out / rundir.SEARCH_FILE, request)
 
@@ -137,7 +133,7 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
     best = tuners.best_trial(tuner, out)
     searched = hypermodel.space_arguments(best.hyperparameters.copy())
     artifacts.write_json(out / BEST_FILE, {
-        "recipe": name, "model": prepared.model_name, "tuner": tune_options.tuner,
+        "recipe": name, "model": plan.model_name, "tuner": tune_options.tuner,
         "objective": objective.name, "score": best.score, "trial": int(best.trial_id),
         "hyperparameters": {name: tidy(best.hyperparameters.values[name]) for name in names},
         "builder_arguments": searched,  # usable as `run --set NAME=VALUE`
@@ -146,19 +142,20 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
     say("Scoring the best configuration and the recipe's default again, the same way",
         options.quiet)
     selection = select.select(hypermodel, searched,
-                              later_folds(trial_callbacks(prepared.config, out)), options.seed)
+                              later_folds(trial_callbacks(plan.config, out)), options.seed)
     say("Retraining the recipe's default on train + validation", options.quiet)
-    _, default_network, default_result = select.retrain(prepared, {}, selection.epochs("default"))
-    default_metrics = evaluate.evaluate(prepared, default_network, default_result, options)
+    _, default_network, default_result = select.retrain(plan, loaded, {},
+                                                        selection.epochs("default"))
+    default_metrics = evaluate.evaluate(plan, loaded, default_network, default_result)
     if selection.chosen == "search":
         say("Retraining the best configuration on train + validation", options.quiet)
-        tuned, network, result = select.retrain(prepared, searched, selection.epochs("search"))
-        metrics = evaluate.evaluate(tuned, network, result, options)
+        tuned, network, result = select.retrain(plan, loaded, searched, selection.epochs("search"))
+        metrics = evaluate.evaluate(tuned, loaded, network, result)
     else:
         noise = f" by more than the folds' noise ({selection.margin:.4g})" if selection.margin else ""
         say(f"The search's best did not beat the default{noise}: keeping the default",
             options.quiet)
-        tuned, network, result, metrics = prepared, default_network, default_result, default_metrics
+        tuned, network, result, metrics = plan, default_network, default_result, default_metrics
 
     scores = selection.scores
     metrics = {**metrics,
@@ -173,32 +170,16 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
                            "epochs_run": default_metrics["epochs_run"],
                            "validation": {objective.name: scores["default"][objective.name]},
                            "test": default_metrics["test"]}}
-    run.write_run(out, tuned, network, result, metrics)
+    save.write_run(out, tuned, loaded, network, result, metrics)
     if options.export:
         export.export(out)
     return metrics
 
 
-def check_tune_options(tune_options):
-    if tune_options.tuner not in TUNERS:
-        raise UserError(f"unknown tuner {tune_options.tuner!r}; valid: {', '.join(TUNERS)}")
-    if tune_options.max_trials < 1:
-        raise UserError(f"--max-trials must be at least 1, got {tune_options.max_trials}")
-    if tune_options.executions_per_trial < 1:
-        raise UserError(f"--executions-per-trial must be at least 1, got "
-                        f"{tune_options.executions_per_trial}")
-    if tune_options.folds < 1:
-        raise UserError(f"--folds must be at least 1 (1: the validation split), got "
-                        f"{tune_options.folds}")
-    if tune_options.folds > 1 and tune_options.tuner == "hyperband":
-        raise UserError("--folds: Hyperband continues each trial's one model in its next round; "
-                        "cross-validation trains one per fold. Use --tuner random or bayesian")
-
-
-def search_request(name, prepared, options, tune_options):
+def search_request(name, plan, options, tune_options):
     """What defines a search (--max-trials may grow on --resume), as JSON would hold it."""
-    request = {"recipe": name, "model": prepared.model_name, "tuner": tune_options.tuner,
-               "epochs": prepared.config.epochs, "batch_size": prepared.config.batch_size,
+    request = {"recipe": name, "model": plan.model_name, "tuner": tune_options.tuner,
+               "epochs": plan.config.epochs, "batch_size": plan.config.batch_size,
                "seed": options.seed, "api": options.api, "data": asdict(options.data),
                "executions_per_trial": tune_options.executions_per_trial,
                "folds": tune_options.folds,
@@ -220,7 +201,7 @@ def search(hypermodel, out, options, tune_options, write_report, after_trial):
     # The chief only serves the oracle, and stops at once.
     shield = tuners.distributed_role() != "chief"
     with interrupts.shielded() if shield else contextlib.nullcontext():
-        tuner.search(callbacks=trial_callbacks(hypermodel.prepared.config, out))
+        tuner.search(callbacks=trial_callbacks(hypermodel.plan.config, out))
     return tuner, time.perf_counter() - start
 
 

@@ -12,9 +12,8 @@ import keras
 import numpy as np
 
 from recipes.training import callbacks, train
-from recipes.workflow import run
+from recipes.workflow.prepare import annealed, build_network
 from recipes.errors import Diverged
-from recipes.training.pipeline import examples, joined
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,14 @@ def gain_and_margin(search, default, objective):
     return float(gains.mean()), margin
 
 
-def retrain(prepared, arguments, epochs):
-    """Build `arguments` over the recipe's and train it on train + validation for `epochs`, a
-    fixed number: no data is left to stop on. Returns the prepared recipe with `arguments`, the
-    network and its `TrainResult`."""
-    rows = joined(prepared.arrays["train"], prepared.arrays["val"])
-    prepared = run.annealed(prepared, examples(rows))  # `arguments` may pin decay_steps
-    prepared = replace(prepared, hyperparameters={**prepared.hyperparameters, **arguments})
-    network = run.build_network(prepared)
-    progress = [] if prepared.config.quiet else [callbacks.EpochProgbar(epochs)]
-    result = train.train(network, rows, None, prepared.config, callbacks=progress, epochs=epochs)
-    return prepared, network, result
+def retrain(plan, loaded, arguments, epochs):
+    """Build `arguments` over the plan's and train it on train + validation for `epochs`, a
+    fixed number: no data is left to stop on. Returns the plan with `arguments`, the network
+    and its `TrainResult`."""
+    rows = loaded.sources["train"].joined(loaded.sources["val"])
+    plan = annealed(plan, len(rows))  # `arguments` may pin decay_steps
+    plan = replace(plan, hyperparameters={**plan.hyperparameters, **arguments})
+    network = build_network(plan, loaded)
+    result = train.train(network, rows, None, plan.config, epochs=epochs, callbacks=callbacks.make(
+        plan.config, progress=not plan.config.quiet, epochs=epochs))
+    return plan, network, result

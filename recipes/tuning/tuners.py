@@ -14,31 +14,25 @@ from pathlib import Path
 
 import keras
 import keras_tuner
-from keras_tuner.src import config as keras_tuner_config
-from keras_tuner.src.engine import tuner_utils
 from sklearn.exceptions import ConvergenceWarning
-from tensorflow.python.framework import ops as tf_ops  # for its gradient registry
 
 from recipes import choices
+from recipes.compat import keras_private, tuner_private
 from recipes.runs import artifacts
 from recipes.training import callbacks
 from recipes.errors import UserError
 
-# keras-tuner prints a failed trial's whole traceback; ZooSearch prints its last line instead.
-keras_tuner_config.DEBUG = False
 SEARCH_DIR = "search"  # keras-tuner's project: oracle state, one folder per trial
 HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, for 3x the epochs
 
 
-class SaveBestEpoch(tuner_utils.SaveBestEpoch):
+class SaveBestEpoch(tuner_private.SaveBestEpoch):
     """keras-tuner's checkpoint of a trial's best epoch, written as `run` writes its own
     (callbacks.save_weights): HDF5 writing straight to a full disk crashes the process."""
 
     def _save_model(self):
         callbacks.save_weights(self.model, self.filepath)
 
-
-tuner_utils.SaveBestEpoch = SaveBestEpoch  # keras-tuner's run_trial makes one per trial
 
 
 class ZooSearch:
@@ -70,7 +64,7 @@ class ZooSearch:
             raise keras_tuner.errors.FatalError(str(error)) from error
 
     def on_trial_begin(self, trial):
-        self.gradients_before = set(custom_gradients())
+        self.gradients_before = set(keras_private.custom_gradient_registry())
         super().on_trial_begin(trial)
         # A trial's initial weights depend on its number only, so a resumed search matches.
         keras.utils.set_random_seed(self.trial_seed + int(trial.trial_id))
@@ -120,7 +114,7 @@ class BayesianOptimization(ZooSearch, keras_tuner.BayesianOptimization):
 
 class Hyperband(ZooSearch, keras_tuner.Hyperband):
     def __init__(self, *, max_trials, hypermodel, **kwargs):
-        super().__init__(hypermodel=hypermodel, max_epochs=hypermodel.prepared.config.epochs,
+        super().__init__(hypermodel=hypermodel, max_epochs=hypermodel.plan.config.epochs,
                          factor=HYPERBAND_FACTOR, **kwargs)
         # Hyperband sizes its brackets from max_epochs alone; hold it to the same trial budget as
         # the other tuners (its first brackets train many configurations for a few epochs).
@@ -139,6 +133,8 @@ assert tuple(TUNERS) == choices.TUNERS
 
 def make_tuner(kind, hypermodel, out, options, tune_options, report, after_trial=None):
     """The `kind` tuner over `hypermodel`, its project in OUT/search (reloaded if it exists)."""
+    tuner_private.use_save_best_epoch(SaveBestEpoch)  # run_trial makes one per trial
+    tuner_private.quiet_failed_trials()  # ZooSearch prints a failed trial's last line instead
     return TUNERS[kind](
         hypermodel=hypermodel, objective=hypermodel.objective, max_trials=tune_options.max_trials,
         seed=options.seed + 1,  # the oracle's; keras-tuner draws a random one for 0
@@ -150,11 +146,6 @@ def make_tuner(kind, hypermodel, out, options, tune_options, report, after_trial
         max_consecutive_failed_trials=tune_options.max_trials + 1)
 
 
-def custom_gradients():
-    """TensorFlow's registry of `tf.custom_gradient` functions (private; empty if it moves)."""
-    return getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None) or {}
-
-
 def release_training_graphs(keep):
     """Free the training steps traced since the registry held `keep`.
 
@@ -163,7 +154,7 @@ def release_training_graphs(keep):
     Nothing ever removes it, `clear_session` included (tensorflow/tensorflow#97697), so each
     `fit` kept 5-9 MB for good: 6 MB a trial on boston-housing, 9 on digits-cnn.
     """
-    registry = custom_gradients()
+    registry = keras_private.custom_gradient_registry()
     for name in [n for n in registry if n.startswith("CustomGradient-") and n not in keep]:
         del registry[name]
 

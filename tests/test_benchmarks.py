@@ -1,0 +1,108 @@
+"""The benchmarks still run after a refactor: each answers `python -m benchmarks.NAME --help`,
+each report names the command that regenerates it, and the reliability ablations change what
+they say they change."""
+
+import ast
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from benchmarks import reliability
+from recipes.sources import arrays
+from recipes.training import callbacks
+from recipes.training.pipeline import EpochOrder
+from tests.conftest import ROOT
+
+BENCHMARKS = sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py")
+                    if path.stem not in ("__init__", "common"))
+
+
+# What `python -m benchmarks.NAME --help` does, for every NAME in one process, so TensorFlow is
+# imported once: runpy runs the module as __main__, as -m does; one line per benchmark.
+HELP_ALL = """
+import contextlib, io, runpy, sys, traceback
+for name in sys.argv[1:]:
+    sys.argv = [name, "--help"]
+    shown = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(shown):
+            runpy.run_module(f"benchmarks.{name}", run_name="__main__", alter_sys=True)
+        code = "returned without exiting"
+    except SystemExit as exit_:
+        code = exit_.code
+    except Exception:
+        code = traceback.format_exc(limit=-3).replace(chr(10), " | ")
+    usage = f"usage: python -m benchmarks.{name}" in shown.getvalue()
+    print(name, "ok" if code == 0 and usage else f"exit {code}, usage shown: {usage}")
+"""
+
+
+def test_every_benchmark_answers_help():
+    done = subprocess.run([sys.executable, "-c", HELP_ALL, *BENCHMARKS], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert answers == {name: "ok" for name in BENCHMARKS}
+    assert len(BENCHMARKS) >= 8
+
+
+def test_each_benchmark_says_how_it_runs_and_adds_no_path_of_its_own():
+    for name in BENCHMARKS:
+        source = (ROOT / "benchmarks" / f"{name}.py").read_text()
+        assert f"python -m benchmarks.{name}" in ast.get_docstring(ast.parse(source)), name
+        assert "sys.path" not in source, name
+
+
+def test_each_report_names_the_benchmark_that_writes_it():
+    for report in sorted((ROOT / "reports").glob("*.md")):
+        written_by = re.search(r"Written by `python -m benchmarks\.(\w+)`", report.read_text())
+        assert written_by, report.name
+        assert written_by.group(1) in BENCHMARKS, report.name
+
+
+def epoch_orders(source, epochs, seed=3, batch_size=8):
+    """Each of `epochs`' order of `source`'s examples, read from ONE pipeline as both loops read
+    training batches (`source.dataset` with an `EpochOrder`, told each epoch before its first
+    batch): the example numbers, the targets here, in the order the batches bring them."""
+    order = EpochOrder(seed)
+    batches = source.dataset(batch_size, order=order)
+    orders = []
+    for epoch in epochs:
+        order.on_epoch_begin(epoch)
+        orders.append(np.concatenate([targets.numpy()[:, 0] for _, targets in batches]))
+    return orders
+
+
+def test_the_reshuffling_ablation_really_drops_the_epoch_order(monkeypatch):
+    """The epoch order lets a run resumed at epoch 1 (a fresh pipeline) replay the epoch 1 of
+    the run it continues; the ablation's tf.data reshuffling replays epoch 0's order instead.
+    (It once patched names no module read any more, and changed nothing.)"""
+    numbers = np.arange(64, dtype="float32")[:, None]
+    source = arrays.Arrays(numbers, numbers)
+    kept = epoch_orders(source, [0, 1])
+    [kept_resumed] = epoch_orders(source, [1])
+    np.testing.assert_array_equal(kept_resumed, kept[1])
+    assert not np.array_equal(kept[0], kept[1])
+
+    monkeypatch.setattr(arrays, "to_dataset", arrays.to_dataset)  # restored after the test
+    reliability.ABLATIONS["tf.data reshuffling"]()
+    ablated = epoch_orders(source, [0, 1])
+    [ablated_resumed] = epoch_orders(source, [1])
+    assert not np.array_equal(ablated_resumed, ablated[1])
+    assert not np.array_equal(ablated[1], kept[1])
+    for order in (*ablated, ablated_resumed):  # still every example once an epoch
+        np.testing.assert_array_equal(np.sort(order), numbers[:, 0])
+
+
+def test_the_dropout_state_ablation_replaces_what_the_backup_saves(monkeypatch):
+    monkeypatch.setattr(callbacks, "seed_states", callbacks.seed_states)  # restored after
+    reliability.ABLATIONS["without dropout state"]()
+    assert callbacks.seed_states(model=None) == []
+
+
+def test_an_ablation_of_a_name_that_is_gone_fails_loudly():
+    with pytest.raises(RuntimeError, match="no longer exists"):
+        reliability.ablate(arrays, "no_such_pipeline", lambda old: old)
