@@ -15,12 +15,11 @@ no-XLA figure.
 import dataclasses
 import tempfile
 import time
-from unittest import mock
 
 import tensorflow as tf
 
 from benchmarks import common
-from recipes.training import callbacks, devices, train
+from recipes.training import callbacks, train
 from recipes.workflow import run
 from recipes.workflow.prepare import build_network, prepare
 
@@ -38,8 +37,11 @@ def train_once(plan, loaded, loop, epochs, workdir, *, eager=False, bfloat16=Fal
     """Build the recipe's network as `run` does and train it once through `train.train` with
     `config.loop` set to `loop` and `run`'s callbacks; returns a `pipeline.TrainResult`."""
     config = dataclasses.replace(plan.config, loop=loop, epochs=epochs, patience=epochs,
-                                 quiet=True, jit=jit, mixed_precision=bfloat16)
-    network = build(dataclasses.replace(plan, config=config), loaded)
+                                 quiet=True, jit=jit)
+    # mixed_bfloat16 layers on any machine: what --mixed-precision would mean on a CPU, where
+    # `devices.mixed_precision_policy` refuses it (and means mixed_float16 on a GPU).
+    network = build_network(dataclasses.replace(plan, config=config), loaded,
+                            policy="mixed_bfloat16" if bfloat16 else None)
     tf.config.run_functions_eagerly(eager)
     try:
         return train.train(network, loaded.sources["train"], loaded.sources["val"], config,
@@ -47,15 +49,6 @@ def train_once(plan, loaded, loop, epochs, workdir, *, eager=False, bfloat16=Fal
     finally:
         tf.config.run_functions_eagerly(False)
 
-
-def build(plan, loaded):
-    """`prepare.build_network`'s network. With `config.mixed_precision`, its layers are
-    mixed_bfloat16 on any machine: what --mixed-precision would mean on a CPU, where
-    `devices.mixed_precision_policy` refuses it (and means mixed_float16 on a GPU)."""
-    if not plan.config.mixed_precision:
-        return build_network(plan, loaded)
-    with mock.patch.object(devices, "mixed_precision_policy", return_value="mixed_bfloat16"):
-        return build_network(plan, loaded)
 
 
 def benchmark(name, epochs, workdir):

@@ -16,6 +16,11 @@
 4. Cost: seconds per epoch of a run with and without --resume (the backup each epoch), and of
    the epoch-keyed data pipeline against tf.data's reshuffling, for a small table and for
    MNIST-sized arrays.
+5. Generated inputs (benchmarks/generated.py): the reader's Hypothesis properties under the long
+   profile, and every corruption of a run folder and a search folder.
+
+    python -m benchmarks.reliability --only generated   # part 5 again; parts 1-4 kept from
+                                                        # reports/reliability.json
 """
 
 import contextlib
@@ -30,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import common
+from benchmarks import common, generated
 from recipes.cli import main as command_line_main
 from recipes.runs import rundir
 from recipes.sources import arrays
@@ -312,20 +317,41 @@ def markdown(report, ran_on):
               "|---|---|---|---|"]
     lines += [f"| {r['data']} | {r['pipeline']} | {r['wall_ms']} | {r['cpu_ms']} |"
               for r in report["pipeline"]]
+    lines += generated.section(report["generated"])
     lines += ["", common.wall_time_line(report["seconds"], ran_on)]
     return "\n".join(lines) + "\n"
+
+
+def generated_inputs(workdir, iris_run, quick):
+    """Part 5: the Hypothesis suite (its ci profile with --quick) and every corruption."""
+    search = workdir / "search"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert exit_code(["tune", "iris", "--max-trials", "2", "--epochs", "1", "--quiet",
+                          "--out", str(search)]) == 0
+    return {"hypothesis": generated.hypothesis_suite("ci" if quick else "long"),
+            "corrupted": generated.corrupted_folders(iris_run, search)}
 
 
 def main():
     if sys.argv[1:2] == ["--child"]:  # a child process of the resume checks
         return child(sys.argv[2], sys.argv[3:])
-    args = common.arguments(__file__, __doc__,
-                            quick="4 epochs, the fit loop, no ablations").parse_args()
+    parser = common.arguments(__file__, __doc__, quick="4 epochs, the fit loop, no ablations")
+    parser.add_argument("--only", choices=["generated"],
+                        help="rerun part 5 only, keeping the rest of reports/reliability.json")
+    args = parser.parse_args()
     loops, epochs = (("fit",), 4) if args.quick else (LOOPS, 12)
     ablations = ("none",) if args.quick else tuple(ABLATIONS)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
+        if args.only:
+            report = json.loads((args.reports / "reliability.json").read_text())
+            iris_run = workdir / "iris_run"
+            assert exit_code(["run", "iris", "--epochs", "1", "--quiet", "--out",
+                              str(iris_run)]) == 0
+            report["generated"] = generated_inputs(workdir, iris_run, args.quick)
+            report["seconds_generated"] = time.perf_counter() - start
+            return common.finish(args, "reliability", markdown(report, common.machine()), report)
         report = {"bad_inputs": bad_inputs(workdir), "resume": []}
         report["failures"] = failures(workdir, workdir / "inputs" / "iris_run")
         for loop in loops:
@@ -340,6 +366,8 @@ def main():
                                  for row in determinism(loops, epochs, workdir, deterministic)]
         report["seconds_per_epoch"] = seconds_per_epoch(loops, 10 if args.quick else 40, workdir)
         report["pipeline"] = pipeline_cost(5 if args.quick else 20)
+        report["generated"] = generated_inputs(workdir, workdir / "inputs" / "iris_run",
+                                               args.quick)
     report["seconds"] = time.perf_counter() - start
     common.finish(args, "reliability", markdown(report, common.machine()), report)
 

@@ -1,4 +1,5 @@
-"""Tables bigger than memory: `run csv --stream` at 100k, 1M and 5M rows against the in-memory path.
+"""Tables bigger than memory: `run csv --stream` at 100k, 1M and 5M rows against the in-memory path,
+and a streamed Parquet copy of the 1M-row table against its CSV.
 
     python -m benchmarks.scale            # reports/scale.md and .json (some 10 minutes on 2 cores)
     python -m benchmarks.scale --quick    # 20k and 100k rows: prints only
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from benchmarks import common
 from recipes.choices import STREAM_MB
@@ -61,6 +64,16 @@ def write_table(path, rows):
                 file, index=False, header=block == 0)
 
 
+def write_parquet(csv_path, path):
+    """The CSV table again as Parquet, a row group per GENERATE_ROWS rows, as pandas types it."""
+    writer = None
+    for frame in pd.read_csv(csv_path, chunksize=GENERATE_ROWS):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    writer.close()
+
+
 def run(path, stream, epochs, out):
     """One `run csv` process: its metrics, wall seconds and peak memory (MB)."""
     wall, peak_mb = common.recipes_command(
@@ -68,7 +81,9 @@ def run(path, stream, epochs, out):
          "--stream" if stream else "--no-stream", "--out", out, "--overwrite"], peak_memory=True)
     metrics = json.loads((out / "metrics.json").read_text())
     train = metrics["examples"]["train"]
-    return {"rows": sum(metrics["examples"].values()), "path": "streamed" if stream else "in memory",
+    kind = "streamed" if stream else "in memory"
+    return {"rows": sum(metrics["examples"].values()),
+            "path": f"{kind} Parquet" if path.suffix == ".parquet" else kind,
             "epochs": metrics["epochs_run"], "train_rows": train,
             "train_seconds": metrics["train_seconds"],
             # an epoch's steady cost (validation included), apart from what is done once:
@@ -117,6 +132,15 @@ def markdown(results, ran_on):
         lines += ["", f"- Peak memory, streamed: {last['peak_mb']:,.0f} MB at {last['rows']:,} rows "
                   f"vs {base['peak_mb']:,.0f} MB at {base['rows']:,} "
                   f"({last['peak_mb'] / base['peak_mb']:.2f}x; goal <= 1.5x)."]
+    parquet = {r["rows"]: r for r in results if r["path"] == "streamed Parquet"}
+    for rows in sorted(set(parquet) & set(streamed)):
+        p, s = parquet[rows], streamed[rows]
+        lines.append(f"- {rows:,} rows streamed from Parquet vs the same rows' CSV: peak "
+                     f"{p['peak_mb']:,.0f} vs {s['peak_mb']:,.0f} MB "
+                     f"({p['peak_mb'] / s['peak_mb']:.2f}x; goal <= 1.5x), "
+                     f"{p['wall_seconds']:.0f} vs {s['wall_seconds']:.0f} s for the whole command, "
+                     f"test accuracy {p['test_accuracy']:.4f} vs {s['test_accuracy']:.4f} (the same "
+                     f"rows in the same parts: the split hashes row numbers).")
     lines.append(f"- The default: files over {STREAM_MB} MB stream (recipes/choices.py), smaller ones "
                  f"stay in memory, where an epoch is faster for small tables and `grid` and "
                  f"`tune --folds` work; `--stream`/`--no-stream` decide otherwise.")
@@ -135,20 +159,27 @@ def markdown(results, ran_on):
 def main():
     parser = common.arguments(__file__, __doc__, quick="20k and 100k rows")
     args = parser.parse_args()
-    plan = ([(20_000, False, 3), (20_000, True, 3), (100_000, True, 1)] if args.quick else
+    # (rows, stream, epochs); "parquet": streamed from a Parquet copy of the same rows
+    plan = ([(20_000, False, 3), (20_000, True, 3), (20_000, "parquet", 3), (100_000, True, 1)]
+            if args.quick else
             [(10_000, False, 6), (10_000, True, 6), (100_000, False, 6), (100_000, True, 6),
-             (1_000_000, False, 2), (1_000_000, True, 2), (5_000_000, True, 1)])
+             (1_000_000, False, 2), (1_000_000, True, 2), (1_000_000, "parquet", 2),
+             (5_000_000, True, 1)])
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for rows in sorted({rows for rows, _, _ in plan}):
             path = Path(folder) / f"census-{rows}.csv"
             write_table(path, rows)
+            if any(size == rows and stream == "parquet" for size, stream, _ in plan):
+                write_parquet(path, path.with_suffix(".parquet"))
             configs = [(stream, epochs) for size, stream, epochs in plan if size == rows]
             repeats = REPEATS if rows <= REPEAT_UP_TO and not args.quick else 1
             runs = {config: [] for config in configs}
             for _ in range(repeats):  # interleaved: a busy spell of the machine hits both paths
                 for stream, epochs in configs:
-                    runs[stream, epochs].append(run(path, stream, epochs, Path(folder) / "run"))
+                    data = path.with_suffix(".parquet") if stream == "parquet" else path
+                    runs[stream, epochs].append(run(data, bool(stream), epochs,
+                                                    Path(folder) / "run"))
             for config in configs:
                 results.append(median_run(runs[config]))
                 r = results[-1]
@@ -156,6 +187,7 @@ def main():
                       f"{r['rows_per_second']:>9,.0f} rows/s {r['peak_mb']:7,.0f} MB "
                       f"acc {r['test_accuracy']:.4f} ({r['runs']} runs)", flush=True)
             path.unlink()
+            path.with_suffix(".parquet").unlink(missing_ok=True)
     # after the runs: asking for the device starts TensorFlow's runtime in this process
     common.finish(args, "scale", markdown(results, common.machine()), results)
 

@@ -7,12 +7,37 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
+
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:  # a pytest-xdist worker, before TensorFlow starts
+    # The workers share the cores: each TensorFlow's op pool sized to its share, as many threads
+    # as cores in all (and the fresh processes tests start inherit it). Pools of all the cores
+    # in every worker spin against each other, several times slower than the share.
+    share = (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, share)))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(max(1, share)))
 
 import recipes  # noqa: F401  (quiets TensorFlow's start-up logging before anything imports it)
 from recipes.cli import main
 
+# Hypothesis (tests/test_generated_tables.py): "ci", the default, tries the same examples every run
+# (about 35 s of tests on 2 cores), writes nothing into the repository and skips the explain
+# phase (a minute of reruns after a failure); "long" (--hypothesis-profile long, or
+# HYPOTHESIS_PROFILE=long) tries 500 a property (2,000 raw files) and prints how to replay a
+# failure: `python -m benchmarks.reliability` reports its figures.
+settings.register_profile("ci", derandomize=True, deadline=None, database=None, max_examples=60,
+                          phases=[phase for phase in Phase if phase != Phase.explain])
+settings.register_profile("long", deadline=None, database=None, max_examples=500, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist.npz"
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml's addopts): a worker per core, at most 4: each worker loads
+    TensorFlow (about 1 GB) and its ops use several threads. `-n 0` runs in this process."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def run_cli(*args, cwd=None, timeout=600, env=None):

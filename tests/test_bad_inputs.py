@@ -59,10 +59,26 @@ def csv_files(folder):
     (folder / "header_only.csv").write_text("x,kind,label\n")
     (folder / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe" * 20)
     (folder / "ragged.csv").write_text("x,kind,label\n1,a,yes\n2,b,no,extra\n3,a,yes\n")
+    (folder / "repeated.csv").write_text("x,x,label\n1,2,yes\n3,4,no\n")
     iris = pd.read_csv(io.StringIO(IRIS_ROWS))
     iris.head(0).to_csv(folder / "iris_header_only.csv", index=False)
     iris.assign(**{"petal width (cm)": ["wide", 0.2]}).to_csv(folder / "iris_text.csv", index=False)
     iris.to_csv(folder / "iris_rows.csv", index=False)
+    compressed_files(folder)
+
+
+def compressed_files(folder):
+    """Compressed CSV and Parquet files that are damaged, ambiguous or need a missing package."""
+    good = GOOD.to_csv(index=False).encode()
+    (folder / "truncated.csv.gz").write_bytes(gzip.compress(good)[:40])
+    (folder / "not_gzip.csv.gz").write_bytes(good)  # named .gz, plain text inside
+    with zipfile.ZipFile(folder / "two.csv.zip", "w") as archive:
+        archive.writestr("a.csv", good)
+        archive.writestr("b.csv", good)
+    (folder / "binary_inside.csv.gz").write_bytes(gzip.compress(b"\x00\x01\x02" * 50))
+    GOOD.to_parquet(folder / "good.parquet")
+    (folder / "truncated.parquet").write_bytes((folder / "good.parquet").read_bytes()[:60])
+    GOOD.head(0).to_parquet(folder / "no_rows.parquet")
 
 
 def tiny_mnist(side=28, dtype=np.uint8, channels=None):
@@ -242,9 +258,27 @@ BAD_INPUTS = [  # (arguments, words the one-line message must contain); {} is th
     ("run csv --data {}/header_only.csv --target label", "has a header but no rows"),
     ("run csv --data {}/binary.csv --target label", "cannot read"),
     ("run csv --data {}/ragged.csv --target label", "Expected 3 fields in line 3, saw 4"),
+    ("run csv --data {}/repeated.csv --target label",
+     "{}/repeated.csv names column 'x' twice; give each column its own name"),
     ("run csv --data {}/good.csv --target price",
      "column 'price' not found in {}/good.csv; columns: x, kind, label"),
+    ("run csv --data {}/good.csv --target Labels",
+     "column 'Labels' not found in {}/good.csv (did you mean 'label'?); columns: x, kind, label"),
     ("run csv --data {}/good.csv --target label --task classify", "invalid choice: 'classify'"),
+    # compressed CSV and Parquet files
+    ("run csv --data {}/truncated.csv.gz --target label",
+     "cannot read {}/truncated.csv.gz as gzip-compressed CSV: Compressed file ended"),
+    ("run csv --data {}/not_gzip.csv.gz --target label",
+     "cannot read {}/not_gzip.csv.gz as gzip-compressed CSV: Not a gzipped file"),
+    ("run csv --data {}/two.csv.zip --target label", "holds 2 files; a .zip must hold exactly one"),
+    ("run csv --data {}/binary_inside.csv.gz --target label", "it holds binary data, not text"),
+    ("run csv --data {}/truncated.parquet --target label",
+     "cannot read {}/truncated.parquet as Parquet:"),
+    ("run csv --data {}/no_rows.parquet --target label",
+     "Parquet file has a header but no rows: {}/no_rows.parquet"),
+    ("run csv --data {}/missing.parquet --target label", "Parquet file not found"),
+    ("predict --model {}/good_run --data {}/truncated.csv.gz",
+     "cannot read {}/truncated.csv.gz as gzip-compressed CSV"),
     # CSV contents
     ("run csv --data {}/one_class.csv --target label", "has a single class ('yes')"),
     ("run csv --data {}/four_classes.csv --target label --task regression",

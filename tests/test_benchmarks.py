@@ -16,8 +16,8 @@ from recipes.training import callbacks
 from recipes.training.pipeline import EpochOrder
 from tests.conftest import ROOT
 
-BENCHMARKS = sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py")
-                    if path.stem not in ("__init__", "common"))
+BENCHMARKS = sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py")  # not the helpers
+                    if 'if __name__ == "__main__":' in path.read_text())
 
 
 # What `python -m benchmarks.NAME --help` does, for every NAME in one process, so TensorFlow is

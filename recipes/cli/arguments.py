@@ -73,8 +73,11 @@ def add_run_arguments(parser):
                         metavar="NAME=VALUE", help="override a model hyperparameter, e.g. "
                         "--set dropout=0.3 --set 'hidden_units=(64, 32)' (repeatable)")
     data = parser.add_argument_group("data (the csv recipe and local files)")
-    data.add_argument("--data", metavar="PATH", help="CSV file for the csv recipe")
-    data.add_argument("--target", metavar="COLUMN", help="target column of --data")
+    data.add_argument("--data", metavar="PATH", help="CSV file for the csv recipe: plain or "
+                      "compressed by its suffix (.gz, .bz2, .zip, .xz, .zst), or Parquet "
+                      "(.parquet)")
+    data.add_argument("--target", metavar="COLUMN", type=column_name,
+                      help="target column of --data")
     data.add_argument("--task", choices=choices.TASKS,
                       help="force the task of --target (default: inferred from its values)")
     data.add_argument("--target-transform", choices=choices.TARGET_TRANSFORMS,
@@ -99,7 +102,7 @@ def add_run_arguments(parser):
                       "or test by a hash of their line number and --seed")
     for flag, does in choices.COLUMN_OVERRIDES.items():  # a role is inferred unless one is given
         data.add_argument(f"--{flag}", action="append", default=[], metavar="COL",
-                          help=f"{does.replace('%', '%%')} (repeatable)")
+                          type=column_name, help=f"{does.replace('%', '%%')} (repeatable)")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, help="image recipes: "
                         "train on randomly shifted (up to 10%%) and rotated (up to ~11 degrees) "
                         "images (default: the recipe's)")
@@ -113,6 +116,12 @@ def add_run_arguments(parser):
 
 UNSAFE_HELP = ("load a model.keras that holds Python code (a Lambda layer), which Keras' safe "
                "mode refuses: only for models you trust")
+
+
+def column_name(text):
+    """A column named on the command line, stripped: a file's header names are read stripped
+    (recipes/data/reading.py), so "price " copied from the header is the column "price"."""
+    return text.strip()
 
 
 def build_parser():
@@ -151,9 +160,12 @@ def build_parser():
     predict.add_argument("--model", required=True, type=Path, metavar="DIR",
                          help="a run folder written by `run` (holds model.keras)")
     predict.add_argument("--data", required=True, type=Path, metavar="PATH",
-                         help="CSV with the same feature columns as the training data")
+                         help="CSV (plain or compressed) or Parquet file with the same feature "
+                         "columns as the training data")
     predict.add_argument("--output", type=Path, metavar="PATH",
-                         help="write predictions here (default: print them)")
+                         help="write predictions here as CSV, compressed as the suffix says "
+                         "(.gz, .bz2, .zip, .xz, .zst), or as Parquet (.parquet) (default: "
+                         "print them as CSV)")
     predict.add_argument("--unsafe", action="store_true", help=UNSAFE_HELP)
 
     export = commands.add_parser(

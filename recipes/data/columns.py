@@ -13,6 +13,7 @@ Overrides (the command line's --ignore, --categorical, --numeric, --text and --d
 whatever its role.
 """
 
+import difflib
 from dataclasses import dataclass
 
 from recipes import roles
@@ -46,6 +47,13 @@ def infer(frame, overrides=None):
     return [column(frame[name], given.get(name)) for name in frame.columns]
 
 
+def closest(name, names):
+    """' (did you mean 'X'?)' for the name most like `name` (case aside), else ''."""
+    by_lower = {str(n).lower(): str(n) for n in names}
+    match = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean {by_lower[match[0]]!r}?)" if match else ""
+
+
 def chosen_roles(names, overrides):
     """{column: flag} from the COLUMN_OVERRIDES fields of `overrides`; a name the frame lacks, or a
     column given two roles, is a UserError."""
@@ -54,8 +62,8 @@ def chosen_roles(names, overrides):
     for flag in COLUMN_OVERRIDES:
         for name in getattr(overrides, flag, ()) or ():
             if name not in names:
-                raise UserError(f"--{flag} {name!r}: no such feature column; columns: "
-                                f"{', '.join(names)}")
+                raise UserError(f"--{flag} {name!r}: no such feature column{closest(name, names)}"
+                                f"; columns: {', '.join(names)}")
             if given.get(name, flag) != flag:
                 raise UserError(f"column {name!r} is given two roles: --{given[name]} and --{flag}")
             given[name] = flag

@@ -108,8 +108,8 @@ def check_target(names, options):
     if not options.target:
         raise UserError(f"--target is required; columns in {options.path}: {', '.join(names)}")
     if options.target not in names:
-        raise UserError(f"column {options.target!r} not found in {options.path}; columns: "
-                        f"{', '.join(names)}")
+        raise UserError(f"column {options.target!r} not found in {options.path}"
+                        f"{columns.closest(options.target, names)}; columns: {', '.join(names)}")
 
 
 def feature_columns(text, options):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 import zoo
-from recipes.data import reading
+from recipes.data import files, reading
 from recipes.runs import artifacts, rundir
 from recipes.features.encoding import IMAGE_INPUT
 from recipes.errors import UserError
@@ -42,16 +42,19 @@ def predictions(run, data_path):
 def predict(model_dir, data_path, output=None, unsafe=False):
     """Predict the rows of `data_path` chunk by chunk, writing each chunk's predictions as CSV to
     the file `output` (atomically: a stopped or failed write leaves the previous file; never over
-    the input) or to standard output; returns how many rows were predicted."""
+    the input; compressed as its suffix says, or Parquet for .parquet) or to standard output;
+    returns how many rows were predicted."""
     if output:
         check_output(output, data_path)
     run = rundir.load(model_dir, unsafe)
     chunks = predictions(run, data_path)
     if not output:
         return write_chunks(sys.stdout, chunks)
-    with artifacts.writing("--output", output), artifacts.atomic_path(output) as tmp, \
-            open(tmp, "w", newline="") as file:
-        return write_chunks(file, chunks)
+    with artifacts.writing("--output", output), artifacts.atomic_path(output) as tmp:
+        if files.is_parquet(output):
+            return files.write_parquet(tmp, chunks)
+        with files.text_writer(tmp) as file:  # the temporary path keeps the suffixes
+            return write_chunks(file, chunks)
 
 
 def write_chunks(file, chunks):

@@ -138,7 +138,24 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
         "hyperparameters": {name: tidy(best.hyperparameters.values[name]) for name in names},
         "builder_arguments": searched,  # usable as `run --set NAME=VALUE`
     })
+    search_record = {"tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
+                     "folds": tune_options.folds,
+                     "trials": int(sum(t.status == "COMPLETED" for t in trials)),
+                     "best_trial": int(best.trial_id), "best_trial_score": best.score,
+                     "search_seconds": round(search_seconds, 3)}
+    tuned, network, result, metrics = select_and_retrain(
+        plan, loaded, hypermodel, searched, objective, search_record, out, options)
+    save.write_run(out, tuned, loaded, network, result, metrics)
+    if options.export:
+        export.export(out)
+    return metrics
 
+
+def select_and_retrain(plan, loaded, hypermodel, searched, objective, search_record, out,
+                       options):
+    """Score the search's best and the default again the same way, keep the better by more than
+    the folds' noise, retrain both on train + validation and test them; returns the kept
+    (plan, network, train result, metrics.json) with the default's test metrics beside."""
     say("Scoring the best configuration and the recipe's default again, the same way",
         options.quiet)
     selection = select.select(hypermodel, searched,
@@ -158,22 +175,15 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
         tuned, network, result, metrics = plan, default_network, default_result, default_metrics
 
     scores = selection.scores
-    metrics = {**metrics,
-               "tuned": True, "tuner": tune_options.tuner, "objective": objective.name,
-               "chosen": selection.chosen, "folds": tune_options.folds, "gain": selection.gain,
-               "margin": selection.margin,
-               "trials": int(sum(t.status == "COMPLETED" for t in trials)),
-               "best_trial": int(best.trial_id), "best_trial_score": best.score,
-               "search_seconds": round(search_seconds, 3), "trained_on": "train+val",
+    metrics = {**metrics, **search_record,
+               "chosen": selection.chosen, "gain": selection.gain, "margin": selection.margin,
+               "trained_on": "train+val",
                "validation": {objective.name: scores[selection.chosen][objective.name]},
                "default": {"hyperparameters": default_metrics["hyperparameters"],
                            "epochs_run": default_metrics["epochs_run"],
                            "validation": {objective.name: scores["default"][objective.name]},
                            "test": default_metrics["test"]}}
-    save.write_run(out, tuned, loaded, network, result, metrics)
-    if options.export:
-        export.export(out)
-    return metrics
+    return tuned, network, result, metrics
 
 
 def search_request(name, plan, options, tune_options):

@@ -181,14 +181,16 @@ def kind_name(default):
     return {tuple: "tuple", str: "name"}.get(type(default), type(default).__name__)
 
 
-def build_network(plan, loaded):
+def build_network(plan, loaded, policy=None):
     """The plan's zoo network for the loaded data's encoding, built inside the device strategy's
-    scope, in the precision asked for."""
+    scope. `policy` names a Keras dtype policy; by default float32, or with
+    `config.mixed_precision` the device's mixed policy."""
     config = plan.config
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:  # process-wide, like the seed
         tf.config.experimental.enable_op_determinism()
-    policy = devices.mixed_precision_policy() if config.mixed_precision else "float32"
+    if policy is None:
+        policy = devices.mixed_precision_policy() if config.mixed_precision else "float32"
     arguments = plan.hyperparameters
     bias = plan.task.output_bias(  # a stream's: its training sample's
         loaded.preprocessing.encode_target(loaded.splits.train.target))
