@@ -19,7 +19,7 @@
 5. Generated inputs (benchmarks/generated.py): the reader's Hypothesis properties under the long
    profile, and every corruption of a run folder and a search folder.
 
-    python -m benchmarks.reliability --only generated   # part 5 again; parts 1-4 kept from
+    python -m benchmarks.reliability --only generated   # part 5 again; the rest kept from
                                                         # reports/reliability.json
 """
 
@@ -319,6 +319,8 @@ def markdown(report, ran_on):
               for r in report["pipeline"]]
     lines += generated.section(report["generated"])
     lines += ["", common.wall_time_line(report["seconds"], ran_on)]
+    lines += [f"Rerun with `--only {parts}` later: {seconds:.0f} s (the other parts are from the "
+              f"full run)." for parts, seconds in report.get("seconds_again", {}).items()]
     return "\n".join(lines) + "\n"
 
 
@@ -336,8 +338,9 @@ def main():
     if sys.argv[1:2] == ["--child"]:  # a child process of the resume checks
         return child(sys.argv[2], sys.argv[3:])
     parser = common.arguments(__file__, __doc__, quick="4 epochs, the fit loop, no ablations")
-    parser.add_argument("--only", choices=["generated"],
-                        help="rerun part 5 only, keeping the rest of reports/reliability.json")
+    parser.add_argument("--only", nargs="+", choices=["bad_inputs", "generated"],
+                        help="rerun these parts only (1's bad-input table, 5), keeping the rest "
+                        "of reports/reliability.json")
     args = parser.parse_args()
     loops, epochs = (("fit",), 4) if args.quick else (LOOPS, 12)
     ablations = ("none",) if args.quick else tuple(ABLATIONS)
@@ -346,11 +349,14 @@ def main():
         workdir = Path(workdir)
         if args.only:
             report = json.loads((args.reports / "reliability.json").read_text())
-            iris_run = workdir / "iris_run"
-            assert exit_code(["run", "iris", "--epochs", "1", "--quiet", "--out",
-                              str(iris_run)]) == 0
-            report["generated"] = generated_inputs(workdir, iris_run, args.quick)
-            report["seconds_generated"] = time.perf_counter() - start
+            if "bad_inputs" in args.only:
+                report["bad_inputs"] = bad_inputs(workdir)
+            if "generated" in args.only:
+                iris_run = workdir / "iris_run"
+                assert exit_code(["run", "iris", "--epochs", "1", "--quiet", "--out",
+                                  str(iris_run)]) == 0
+                report["generated"] = generated_inputs(workdir, iris_run, args.quick)
+            report["seconds_again"] = {" ".join(args.only): time.perf_counter() - start}
             return common.finish(args, "reliability", markdown(report, common.machine()), report)
         report = {"bad_inputs": bad_inputs(workdir), "resume": []}
         report["failures"] = failures(workdir, workdir / "inputs" / "iris_run")

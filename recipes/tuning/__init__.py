@@ -117,6 +117,8 @@ def search_and_retrain(name, options, tune_options, out, after_trial):
     if role != "worker":  # workers join the chief's search folder
         request = search_request(name, plan, options, tune_options)
         rundir.check_search_out(out, request, resume=tune_options.resume)
+        if tune_options.resume:
+            tuners.check_state(out)
         artifacts.write_json(out / rundir.SEARCH_FILE, request)
 
     names = list(hypermodel.declared)

@@ -18,11 +18,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from recipes import choices
 from recipes.compat import keras_private, tuner_private
-from recipes.runs import artifacts
+from recipes.runs import artifacts, rundir
 from recipes.training import callbacks
 from recipes.errors import UserError
 
 SEARCH_DIR = "search"  # keras-tuner's project: oracle state, one folder per trial
+ORACLE_KEYS = ("start_order", "end_order", "ongoing_trials", "tried_so_far")  # what reloading reads
 HYPERBAND_FACTOR = 3  # keras-tuner's default: each round keeps the best third, for 3x the epochs
 
 
@@ -131,10 +132,46 @@ TUNERS = {"random": RandomSearch, "hyperband": Hyperband, "bayesian": BayesianOp
 assert tuple(TUNERS) == choices.TUNERS
 
 
+def check_state(out):
+    """A search folder to resume: keras-tuner's state whole, or one line. keras-tuner itself
+    reloads a damaged oracle.json or trial.json with a traceback (JSONDecodeError, KeyError),
+    and a trial its oracle lists but whose folder is gone fails only when the trial ends."""
+    folder = Path(out) / SEARCH_DIR
+    if not os.path.lexists(folder):
+        return
+    if not folder.is_dir():
+        raise UserError(f"cannot resume the search in {out}: {folder} is not a folder; "
+                        f"choose another --out")
+    if not any(folder.iterdir()):
+        return  # stopped before keras-tuner wrote anything: the search starts again
+    oracle = rundir.json_file(folder / "oracle.json")
+    if not all(isinstance(oracle.get(key), (list, dict)) for key in ORACLE_KEYS):
+        raise UserError(rundir.unreadable(folder / "oracle.json", "not a keras-tuner oracle"))
+    if os.path.lexists(folder / "tuner0.json"):
+        rundir.json_file(folder / "tuner0.json")
+    for trial_id in dict.fromkeys([*oracle["start_order"], *oracle["end_order"]]):
+        path = folder / f"trial_{trial_id}" / "trial.json"
+        if rundir.json_file(path).get("trial_id") != trial_id:
+            raise UserError(rundir.unreadable(path, f"not trial {trial_id}'s record"))
+
+
 def make_tuner(kind, hypermodel, out, options, tune_options, report, after_trial=None):
     """The `kind` tuner over `hypermodel`, its project in OUT/search (reloaded if it exists)."""
     tuner_private.use_save_best_epoch(SaveBestEpoch)  # run_trial makes one per trial
     tuner_private.quiet_failed_trials()  # ZooSearch prints a failed trial's last line instead
+    reloading = (Path(out) / SEARCH_DIR / "oracle.json").is_file()
+    try:
+        return new_tuner(kind, hypermodel, out, options, tune_options, report, after_trial)
+    except UserError:
+        raise
+    except Exception as error:  # reloading state check_state passed: keras-tuner raises many kinds
+        if not reloading or artifacts.write_failure(error) is not None:
+            raise
+        raise UserError(f"cannot resume the search in {out}: keras-tuner could not reload "
+                        f"{SEARCH_DIR}/ ({artifacts.reason(error)}); choose another --out") from None
+
+
+def new_tuner(kind, hypermodel, out, options, tune_options, report, after_trial):
     return TUNERS[kind](
         hypermodel=hypermodel, objective=hypermodel.objective, max_trials=tune_options.max_trials,
         seed=options.seed + 1,  # the oracle's; keras-tuner draws a random one for 0
