@@ -80,16 +80,17 @@ def open_bytes(path):
         raise damaged(path, error) from None
 
 
-def opened(path, kind):
-    if kind == "gzip":
-        return gzip.open(path, "rb")
-    if kind == "bzip2":
-        return bz2.open(path, "rb")
-    if kind == "xz":
-        return lzma.open(path, "rb")
+# compression -> its library's open(path, mode); zip and zstd are opened below
+OPENERS = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
+
+
+def opened(path, kind, mode="rb"):
+    """A binary stream through the `kind` compression ("rb" or "wb"; .zip: reading only)."""
+    if kind == "zip":
+        return zip_member(path)
     if kind == "zstd":
-        return zstandard.open(path, "rb") if zstandard else missing_zstandard(path)
-    return zip_member(path)
+        return zstandard.open(path, mode) if zstandard else missing_zstandard(path)
+    return OPENERS[kind](path, mode)
 
 
 def zip_member(path):
@@ -123,19 +124,9 @@ def text_writer(path):
                 io.TextIOWrapper(member, encoding="utf-8", newline="") as out:
             yield out
     else:
-        with opened_for_writing(path, kind) as raw, \
+        with opened(path, kind, "wb") as raw, \
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as out:
             yield out
-
-
-def opened_for_writing(path, kind):
-    if kind == "gzip":
-        return gzip.open(path, "wb")
-    if kind == "bzip2":
-        return bz2.open(path, "wb")
-    if kind == "xz":
-        return lzma.open(path, "wb")
-    return zstandard.open(path, "wb") if zstandard else missing_zstandard(path)
 
 
 def parquet_batches(path, rows):
