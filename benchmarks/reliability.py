@@ -319,8 +319,9 @@ def markdown(report, ran_on):
               for r in report["pipeline"]]
     lines += generated.section(report["generated"])
     lines += ["", common.wall_time_line(report["seconds"], ran_on)]
-    lines += [f"Rerun with `--only {parts}` later: {seconds:.0f} s (the other parts are from the "
-              f"full run)." for parts, seconds in report.get("seconds_again", {}).items()]
+    lines += [f"Rerun later with `--only {parts}`: {seconds:.0f} s; the parts not named in such a "
+              f"line are from the full run." for parts, seconds in
+              report.get("seconds_again", {}).items()]
     return "\n".join(lines) + "\n"
 
 
@@ -356,7 +357,8 @@ def main():
                 assert exit_code(["run", "iris", "--epochs", "1", "--quiet", "--out",
                                   str(iris_run)]) == 0
                 report["generated"] = generated_inputs(workdir, iris_run, args.quick)
-            report["seconds_again"] = {" ".join(args.only): time.perf_counter() - start}
+            report.setdefault("seconds_again", {})[" ".join(args.only)] = \
+                time.perf_counter() - start
             return common.finish(args, "reliability", markdown(report, common.machine()), report)
         report = {"bad_inputs": bad_inputs(workdir), "resume": []}
         report["failures"] = failures(workdir, workdir / "inputs" / "iris_run")
