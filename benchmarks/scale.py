@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from benchmarks import common
 from recipes.choices import STREAM_MB
+from recipes.data import files
 
 GENERATE_ROWS = 100_000  # rows generated (and written) at a time
 REPEATS, REPEAT_UP_TO = 3, 100_000  # small tables run 3 times, interleaved: the median is kept
@@ -62,16 +61,6 @@ def write_table(path, rows):
         for block, start in enumerate(range(0, rows, GENERATE_ROWS)):
             generated(block, min(GENERATE_ROWS, rows - start)).to_csv(
                 file, index=False, header=block == 0)
-
-
-def write_parquet(csv_path, path):
-    """The CSV table again as Parquet, a row group per GENERATE_ROWS rows, as pandas types it."""
-    writer = None
-    for frame in pd.read_csv(csv_path, chunksize=GENERATE_ROWS):
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        writer = writer or pq.ParquetWriter(path, table.schema)
-        writer.write_table(table)
-    writer.close()
 
 
 def run(path, stream, epochs, out):
@@ -171,7 +160,9 @@ def main():
             path = Path(folder) / f"census-{rows}.csv"
             write_table(path, rows)
             if any(size == rows and stream == "parquet" for size, stream, _ in plan):
-                write_parquet(path, path.with_suffix(".parquet"))
+                # the CSV again as Parquet, a row group per GENERATE_ROWS rows, typed by pandas
+                files.write_parquet(path.with_suffix(".parquet"),
+                                    pd.read_csv(path, chunksize=GENERATE_ROWS))
             configs = [(stream, epochs) for size, stream, epochs in plan if size == rows]
             repeats = REPEATS if rows <= REPEAT_UP_TO and not args.quick else 1
             runs = {config: [] for config in configs}
