@@ -89,7 +89,25 @@ CATALOG = [
            description="Any CSV: --data PATH --target COLUMN [--task ...]"),
 ]
 
+# Text and time series: any file, Keras' own text sets, and an offline series.
+CATALOG += [
+    Recipe("text", "text", "text_classifier", "infer", epochs=20, batch_size=32, patience=3,
+           description="Any CSV with a text column: --data PATH --target COLUMN [--text COLUMN]"),
+    Recipe("imdb", "imdb", "text_classifier", "binary", epochs=10, batch_size=128, patience=2,
+           description="IMDB movie reviews (Keras download), positive or negative"),
+    Recipe("reuters", "reuters", "text_classifier", "multiclass", epochs=20, batch_size=128,
+           patience=3, description="Reuters newswires (Keras download), 46 topics"),
+    Recipe("series", "series", "series_forecaster", "regression", epochs=100, batch_size=32,
+           patience=10,
+           description="Any time series CSV: --data PATH --time COLUMN --target COLUMN"),
+    Recipe("co2", "co2", "series_forecaster", "regression", epochs=100, batch_size=32,
+           patience=10,
+           description="Weekly Mauna Loa CO2 (statsmodels, offline), gaps filled, next week"),
+]
+
 RECIPES = {recipe.name: recipe for recipe in CATALOG}
+# The data sets read from the user's --data file: `run all` skips their recipes without one.
+FILE_DATASETS = ("csv", "text", "series")
 
 # The builder a CSV recipe uses once its task is known, and what it adds to the recipe's
 # hyperparameters for that task.

@@ -17,7 +17,7 @@ TUNERS = ("random", "hyperband", "bayesian")  # recipes.tuning.tuners.TUNERS
 COLUMN_OVERRIDES = {  # --ignore and recipes.roles.overridable(): flag -> help; DataOptions fields
     "ignore": "leave COL out", "categorical": "treat COL as categories (such as integer codes)",
     "numeric": "treat COL as numbers (up to 5% non-numbers read as missing)",
-    "text": "treat COL as free text",
+    "text": "treat COL as free text (the text recipe: the column to classify)",
     "date": "treat COL as a date (YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY, ...)"}
 
 # CSV files bigger than this many MB stream (recipes/sources/stream.py) unless --no-stream. Chosen on

@@ -1,6 +1,7 @@
-"""Shared test helpers: run the CLI in a fresh process, as a user would, or in this one; one
-finished iris run that several test modules copy and break."""
+"""Shared test helpers: run the CLI in a fresh process, as a user would (or several command lines
+in turn in one), or in this one; one finished iris run that several test modules copy and break."""
 
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,56 @@ def run_cli(*args, cwd=None, timeout=600, env=None):
         cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
+
+
+# `python -m recipes ARGS` for several ARGS in turn, in one process: the command lines are read
+# from argv[1] (JSON), the outcomes written to argv[2]. Each one's stdout and stderr are caught at
+# the file descriptors, as a terminal would see them (TensorFlow's C++ logging included), and an
+# exception that escapes prints its traceback and exits 1, as it would on its own.
+IN_TURN = """
+import json, os, runpy, sys, tempfile, traceback
+
+def outcome(arguments):
+    sys.argv = ["recipes", *arguments]  # [0]: run_module makes it recipes/__main__.py
+    caught, kept = [tempfile.TemporaryFile() for _ in (1, 2)], [os.dup(1), os.dup(2)]
+    for fd, file in zip((1, 2), caught):
+        os.dup2(file.fileno(), fd)
+    try:
+        runpy.run_module("recipes", run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for fd, saved in zip((1, 2), kept):
+        os.dup2(saved, fd)
+    texts = []
+    for file in caught:
+        file.seek(0)
+        texts.append(file.read().decode(errors="replace"))
+    return [code, *texts]
+
+asked, told = sys.argv[1:]
+outcomes = [outcome(arguments) for arguments in json.loads(open(asked).read())]
+open(told, "w").write(json.dumps(outcomes))
+"""
+
+
+def run_cli_in_turn(*command_lines, workdir, timeout=600):
+    """`python -m recipes ARGS` for each ARGS of `command_lines` in turn, in ONE new process (one
+    TensorFlow start instead of several): a CompletedProcess (text mode) for each."""
+    lines = [[str(argument) for argument in arguments] for arguments in command_lines]
+    asked, told = Path(workdir) / "command_lines.json", Path(workdir) / "outcomes.json"
+    asked.write_text(json.dumps(lines))
+    driver = subprocess.run([sys.executable, "-c", IN_TURN, asked, told], cwd=ROOT,
+                            capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert driver.returncode == 0, driver.stderr
+    return [subprocess.CompletedProcess(["recipes", *arguments], code, stdout, stderr)
+            for arguments, (code, stdout, stderr) in zip(lines, json.loads(told.read_text()))]
 
 
 def exit_code(arguments):

@@ -7,7 +7,8 @@ and after each case: names, sizes and modification times must not move.
 
 Loading a run never runs code: pickles planted in a run folder (a stray preprocessor.joblib, or
 in place of metrics.json, model_card.json or model.keras) would create a marker file if anything
-unpickled them. `predict` and `export` refuse each in a fresh process, and no marker appears.
+unpickled them. `predict` and `export` refuse each in a fresh process too (one process per
+command, its cases in turn), and no marker appears.
 """
 
 import gzip
@@ -29,7 +30,7 @@ from recipes.runs import rundir
 from recipes.training import callbacks
 from recipes.workflow import run
 from recipes.cli import main
-from tests.conftest import exit_code, run_cli, train_iris
+from tests.conftest import exit_code, run_cli_in_turn, train_iris
 
 # --- the inputs -------------------------------------------------------------------------------
 
@@ -391,13 +392,16 @@ BAD_INPUTS = [  # (arguments, words the one-line message must contain); {} is th
                                 "only, not 'multiclass_classifier'"),
 ]
 
-# Also run as a user runs them, each in a new process: the loading cases (nothing in this
-# process may have been imported or registered that a user's process lacks), and two others.
+# Also run as a user runs them, in new processes: the loading cases (nothing in the process may
+# have been imported or registered that a user's process lacks), and three others. One process
+# per command runs that command's cases in turn: each imports what the command imports, no more.
 FRESH_PROCESS = [(arguments, message) for arguments, message in BAD_INPUTS
                  if arguments.split()[:3] in ([command, "--model", f"{{}}/{folder}"]
                                               for command in ("predict", "export")
                                               for folder in REFUSED_RUN_FOLDERS)
-                 or arguments in ("run iris --epochs 0", "run iris --out {}/wine_run")]
+                 or arguments in ("run iris --epochs 0", "run iris --out {}/wine_run",
+                                  "export --model {}/empty_run")]
+FRESH_COMMANDS = sorted({arguments.split()[0] for arguments, _ in FRESH_PROCESS})
 
 
 def command_line(arguments, inputs):
@@ -416,12 +420,13 @@ def snapshot(root):
             else "folder" for p in root.rglob("*")}
 
 
-def assert_refused(code, error, message, inputs):
-    """Exit 2 and exactly one line on stderr, holding `message`, no traceback."""
-    assert (code, error.count("\n")) == (2, 1), error
-    assert error.startswith("error: ") or ": error: " in error, error  # ours, or argparse's
-    assert message.replace("{}", str(inputs)) in error, error
-    assert "Traceback" not in error
+def assert_refused(code, error, message, inputs, case=""):
+    """Exit 2 and exactly one line on stderr, holding `message`, no traceback; `case` names the
+    command line in what a failure says."""
+    assert (code, error.count("\n")) == (2, 1), case + error
+    assert error.startswith("error: ") or ": error: " in error, case + error  # ours, or argparse's
+    assert message.replace("{}", str(inputs)) in error, case + error
+    assert "Traceback" not in error, case + error
 
 
 def case_id(row):
@@ -436,11 +441,16 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(arguments, message, in
     assert snapshot(inputs) == before
 
 
-@pytest.mark.parametrize("arguments, message", FRESH_PROCESS, ids=map(case_id, FRESH_PROCESS))
-def test_a_fresh_process_refuses_in_one_line_and_runs_no_planted_code(arguments, message, inputs):
+@pytest.mark.parametrize("command", FRESH_COMMANDS)
+def test_a_fresh_process_refuses_in_one_line_and_runs_no_planted_code(command, inputs, tmp_path):
+    """`command`'s cases of FRESH_PROCESS, in turn in one new process."""
+    cases = [(arguments, message) for arguments, message in FRESH_PROCESS
+             if arguments.split()[0] == command]
     before = snapshot(inputs)
-    result = run_cli(*command_line(arguments, inputs))
-    assert_refused(result.returncode, result.stderr, message, inputs)
+    results = run_cli_in_turn(*(command_line(arguments, inputs) for arguments, _ in cases),
+                              workdir=tmp_path)
+    for (arguments, message), result in zip(cases, results, strict=True):
+        assert_refused(result.returncode, result.stderr, message, inputs, f"{arguments}: ")
     assert not list(inputs.glob(MARKER.format("*")))  # no pickle was opened
     assert snapshot(inputs) == before
 

@@ -11,7 +11,7 @@ import pytest
 
 import zoo
 from recipes.data import loaders, tables
-from recipes.features import encoding, preprocess
+from recipes.features import encoding, parts, preprocess
 from recipes.data.dataset import DataOptions, Dataset
 from recipes.errors import UserError
 
@@ -132,7 +132,7 @@ def test_preprocessing_learns_from_the_training_split_only():
 
 def fitted(features, target, task):
     """The preprocessing fitted on all of `features` and `target` as the training split."""
-    return preprocess.fit(Dataset("toy", task, features, target), preprocess.Part(features, target))
+    return preprocess.fit(Dataset("toy", task, features, target), parts.Part(features, target))
 
 
 def test_preprocessing_imputes_scales_and_one_hot_encodes():

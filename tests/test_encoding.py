@@ -16,7 +16,7 @@ import pytest
 import zoo
 from recipes.data import reading
 from recipes.evaluation import importance
-from recipes.features import encoding, preprocess, targets
+from recipes.features import encoding, parts, preprocess, targets
 from recipes.roles import categorical, text
 from recipes.data.dataset import Dataset
 from tests.conftest import run_cli
@@ -29,7 +29,7 @@ def role(name, kind, date_format=None):
 def fitted(features, roles, target=None, task="binary", **options):
     target = target if target is not None else pd.Series(np.arange(len(features)) % 2).astype(str)
     dataset = Dataset("t", task, features, target, columns=roles)
-    return preprocess.fit(dataset, preprocess.Part(features, target), **options)
+    return preprocess.fit(dataset, parts.Part(features, target), **options)
 
 
 def test_a_20000_level_column_and_a_long_text_stay_within_bounded_widths():

@@ -246,7 +246,7 @@ def sigterm(workdir, iris_run):
     """SIGTERM once an epoch is backed up (--resume): the epochs kept; resuming finishes."""
     out, untouched = previous_run(workdir, iris_run)
     arguments = ["run", "iris", *LONG, "--resume", "--out", out]
-    arguments[arguments.index("3000")] = "60"  # resuming finishes in seconds
+    arguments[arguments.index("3000")] = "20"  # still training when stopped; resuming is quick
     process = start(recipes(*arguments))
     wait_for(lambda: backed_up(out) >= 1, process, "the first epoch")
     process.send_signal(signal.SIGTERM)
@@ -260,7 +260,7 @@ def sigterm(workdir, iris_run):
 def ctrl_c_in_a_search(workdir, _iris_run):
     """SIGINT in a search's second trial: left unfinished; --resume runs it, and only it, again."""
     out = workdir / "search"
-    process = start(recipes("tune", "iris", "--max-trials", "3", "--epochs", "30", "--quiet",
+    process = start(recipes("tune", "iris", "--max-trials", "3", "--epochs", "15", "--quiet",
                             "--out", out))
     second = out / "search" / "trial_1" / "trial.json"  # the first trial ended, the second began
     wait_for(second.exists, process, "the second trial")
@@ -269,7 +269,7 @@ def ctrl_c_in_a_search(workdir, _iris_run):
     status = {p.parent.name: json.loads(p.read_text())["status"]
               for p in (out / "search").glob("trial_*/trial.json")}
     ran = []
-    tune("iris", run.RunOptions(epochs=30, quiet=True, out=out),
+    tune("iris", run.RunOptions(epochs=15, quiet=True, out=out),
          TuneOptions(max_trials=3, resume=True),
          after_trial=lambda trial: ran.append(trial.trial_id))
     return Outcome(code, error, status == {"trial_0": "COMPLETED", "trial_1": "RUNNING"},
@@ -283,8 +283,8 @@ def second_run(workdir, _iris_run):
     """A second process runs into a folder a first one (stopped meanwhile) holds; the first
     then finishes its run."""
     out = workdir / "iris"
-    arguments = ["run", "iris", "--epochs", "30", "--quiet", "--out", out]
-    first = start(recipes(*arguments))
+    arguments = ["run", "iris", "--epochs", "10", "--quiet", "--out", out]
+    first = start(recipes(*arguments))  # 10 epochs: still running when it is seen holding the lock
     held = out / lock.LOCK_FILE
     wait_for(lambda: held.exists() and held.stat().st_size > 0, first, "the lock")
     first.send_signal(signal.SIGSTOP)
@@ -405,3 +405,25 @@ def test_a_signal_a_library_swallowed_still_stops_training():
         except interrupts.Interrupted:  # not swallowed: it ends the command, as here
             pass
     stop.on_epoch_end(0)  # the next command's training starts clean
+
+
+def test_a_signal_a_library_turned_into_its_own_error_still_exits_as_that_signal(capsys):
+    """A SIGTERM raised inside TensorFlow's device scope came out as its RuntimeError ("Exiting
+    device scope without proper scope nesting"), a traceback and exit 1: it is the signal's
+    one line and exit 143. Any other error still propagates."""
+    @interrupts.exits
+    def scoped():
+        try:
+            raise interrupts.Interrupted(signal.SIGTERM)
+        except KeyboardInterrupt:
+            raise RuntimeError("Exiting device scope without proper scope nesting")
+
+    assert scoped() == 143
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+    @interrupts.exits
+    def broken():
+        raise RuntimeError("a real bug")
+
+    with pytest.raises(RuntimeError, match="a real bug"):
+        broken()

@@ -112,16 +112,25 @@ def test_gzip_and_parquet_copies_train_the_same_model(stream, tmp_path):
         assert results[suffix]["test"] == pytest.approx(plain["test"], rel=1e-6), suffix
 
 
-@pytest.mark.parametrize("output", ["predictions.csv.gz", "predictions.csv.zip",
-                                    "predictions.csv.bz2", "predictions.parquet"])
-def test_predict_reads_a_compressed_file_and_writes_as_its_output_suffix_says(output, tmp_path):
-    rows = tmp_path / "homes.csv"
+@pytest.fixture(scope="module")
+def homes_run(tmp_path_factory):
+    """A run trained (1 epoch) on 300 rows of the messy table, and its predictions of those rows
+    read from the plain CSV: (run folder, rows, predictions)."""
+    folder = tmp_path_factory.mktemp("homes")
+    rows, run = folder / "homes.csv", folder / "run"
     messy_table(rows=300).to_csv(rows, index=False)
-    run = tmp_path / "run"
     assert exit_code(["run", "csv", "--data", str(rows), "--target", "price", "--epochs", "1",
                       "--quiet", "--out", str(run)]) == 0
     assert exit_code(["predict", "--model", str(run), "--data", str(rows),
-                      "--output", str(tmp_path / "plain.csv")]) == 0
+                      "--output", str(folder / "plain.csv")]) == 0
+    return run, rows, pd.read_csv(folder / "plain.csv")
+
+
+@pytest.mark.parametrize("output", ["predictions.csv.gz", "predictions.csv.zip",
+                                    "predictions.csv.bz2", "predictions.parquet"])
+def test_predict_reads_a_compressed_file_and_writes_as_its_output_suffix_says(output, homes_run,
+                                                                              tmp_path):
+    run, rows, expected = homes_run
     assert exit_code(["predict", "--model", str(run), "--data",
                       str(copy_as(rows, ".csv.gz", tmp_path)),
                       "--output", str(tmp_path / output)]) == 0
@@ -130,7 +139,6 @@ def test_predict_reads_a_compressed_file_and_writes_as_its_output_suffix_says(ou
     if not files.is_parquet(written):  # really compressed, not plain text under a new name
         with pytest.raises(UnicodeDecodeError):
             written.read_bytes().decode("utf-8")
-    expected = pd.read_csv(tmp_path / "plain.csv")
     np.testing.assert_allclose(answers["prediction"], expected["prediction"], rtol=1e-6)
     assert len(answers) == 300
 

@@ -83,33 +83,20 @@ def test_the_pipeline_s_preprocessing_is_fitted_on_the_rows_it_is_given_only():
     """What keeps "fit on train only" true inside every fold of the grid's cross-validation."""
     table = pd.DataFrame({"x": [1.0, 2.0, 3.0, 100.0], "kind": ["a", "a", "b", "c"]})
     target = pd.Series(["p", "q", "p", "q"])
-    encoder = grid.Encoder(Dataset("fold", "binary", None, None))
+    encoder = grid.Encoder(Dataset("fold", "binary", table, target))  # a table, not images
     spec = encoder.fit(table.iloc[:3], target.iloc[:3]).preprocessing_.spec
     assert spec["numeric"][0]["mean"] == pytest.approx(2.0)  # 100.0 is another fold's
     assert spec["categorical"][0]["categories"] == ["a", "b"]  # so is "c"
     np.testing.assert_array_equal(encoder.transform(table)[3, 1:], [0, 0])  # "c": unseen
 
 
-def test_an_annealed_recipe_anneals_each_fit_over_its_own_rows(tmp_path):
-    """The csv recipe cosine-decays over every step of a run: the grid's folds and its retrain
-    on train + validation over their own rows, not the training split's."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=300)
-    path = tmp_path / "t.csv"
-    pd.DataFrame({"x": x, "y": np.where(x > 0, "p", "q")}).to_csv(path, index=False)
-    out = tmp_path / "grid"
-    assert exit_code(["grid", "csv", "--data", str(path), "--target", "y", "--param",
-                      "dropout=0,0.1", "--cv", "2", "--epochs", "2", "--quiet",
-                      "--out", str(out)]) == 0
-    metrics = json.loads((out / rundir.METRICS_FILE).read_text())
-    retrained = metrics["examples"]["train"] + metrics["examples"]["val"]
-    assert metrics["hyperparameters"]["decay_steps"] == 2 * -(-retrained // 32)
-
-
-def test_the_folds_are_scored_with_the_encoding_the_saved_model_ships(tmp_path, monkeypatch):
-    """The csv recipe also encodes a number with more than 16 levels piecewise over 16 quantile
-    bins: each fold's preprocessing is fitted with the run's options (Preprocessing.options), so
-    the grid chooses for the encoding it saves, not for one without the bins."""
+def test_the_folds_encode_as_the_saved_model_does_and_the_retrain_anneals_over_its_rows(
+        tmp_path, monkeypatch):
+    """The csv recipe encodes a number with more than 16 levels piecewise over 16 quantile bins:
+    each fold's preprocessing is fitted with the run's options (Preprocessing.options), so the
+    grid chooses for the encoding it saves, not for one without the bins. The recipe also
+    cosine-decays over every step of a run: the retrain on train + validation over its own rows,
+    not the training split's."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=300)  # 300 levels
     path, out = tmp_path / "t.csv", tmp_path / "grid"
@@ -118,7 +105,7 @@ def test_the_folds_are_scored_with_the_encoding_the_saved_model_ships(tmp_path, 
     monkeypatch.setattr(preprocess, "fit", lambda *args, **kwargs: fitted.append(
         fit(*args, **kwargs)) or fitted[-1])
     assert exit_code(["grid", "csv", "--data", str(path), "--target", "y", "--param",
-                      "dropout=0,0.1", "--cv", "2", "--epochs", "1", "--quiet",
+                      "dropout=0,0.1", "--cv", "2", "--epochs", "2", "--quiet",
                       "--out", str(out)]) == 0
     shipped, *folds = fitted  # the run's, fitted on the training split; then 2 points x 2 folds
     assert len(folds) == 4
@@ -128,3 +115,6 @@ def test_the_folds_are_scored_with_the_encoding_the_saved_model_ships(tmp_path, 
         assert fold.options == shipped.options
         assert len(fold.spec["numeric"][0].get("edges", [])) == 17
         assert encoding.table_width(fold.spec) == encoding.table_width(shipped.spec)
+    metrics = json.loads((out / rundir.METRICS_FILE).read_text())
+    retrained = metrics["examples"]["train"] + metrics["examples"]["val"]
+    assert metrics["hyperparameters"]["decay_steps"] == 2 * -(-retrained // 32)

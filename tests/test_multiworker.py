@@ -1,8 +1,9 @@
 """Two workers on 127.0.0.1 train one model through the tape loop (MultiWorkerMirroredStrategy).
 
-Both workers run the real command line with their own TF_CONFIG. They must end with identical
-weights, and with the weights one process reaches on the same global batches: each replica's
-loss is scaled to the global batch, so the all-reduced gradients are the one-process gradients.
+Both workers run the real command line with their own TF_CONFIG, in processes of their own. They
+must end with identical weights, and with the weights one process (this one) reaches on the same
+global batches: each replica's loss is scaled to the global batch, so the all-reduced gradients
+are the one-process gradients.
 """
 
 import json
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from recipes.runs import rundir
-from tests.conftest import ROOT
+from tests.conftest import ROOT, exit_code
 
 TIMEOUT = 240  # seconds for the whole cluster; TensorFlow start-up dominates on 2 busy cores
 RUN = ["run", "iris", "--loop", "tape", "--epochs", "2", "--set", "dropout=0.0", "--quiet"]
@@ -65,8 +66,11 @@ def test_two_workers_end_with_identical_weights_equal_to_one_process(tmp_path):
     outs = [tmp_path / f"worker{index}" for index in range(2)]
     processes = [start(out, {"cluster": cluster, "task": {"type": "worker", "index": index}})
                  for index, out in enumerate(outs)]
-    processes.append(start(tmp_path / "one-process"))
-    for process, (_, stderr) in zip(processes, finish(processes)):
+    try:  # the one process is this one, while the workers train
+        assert exit_code([*RUN, "--out", str(tmp_path / "one-process")]) == 0
+    finally:
+        outcomes = finish(processes)
+    for process, (_, stderr) in zip(processes, outcomes):
         assert process.returncode == 0, stderr[-3000:]
 
     metrics = [json.loads((out / "metrics.json").read_text()) for out in outs]

@@ -11,21 +11,24 @@ import shutil
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli_in_turn
 
 FIXTURES = ROOT / "tests" / "fixtures" / "runs_6eaf4a5"
+NAMES = ("homes", "iris")
 
 
-@pytest.mark.parametrize("name", ["homes", "iris"])
-def test_a_run_saved_by_the_old_layout_predicts_what_it_did(name, tmp_path):
-    run = shutil.copytree(FIXTURES / name, tmp_path / name)
-    out = tmp_path / "predictions.csv"
-    result = run_cli("predict", "--model", run, "--data", run / "rows.csv", "--output", out)
-    assert result.returncode == 0, result.stderr
-    then, now = pd.read_csv(run / "predictions.csv"), pd.read_csv(out)
-    assert list(now.columns) == list(then.columns) and len(now) == len(then) > 10
-    numbers = then.select_dtypes("number").columns
-    np.testing.assert_allclose(now[numbers], then[numbers], rtol=1e-5, atol=1e-5)
-    assert (now.drop(columns=numbers) == then.drop(columns=numbers)).all().all()
+def test_runs_saved_by_the_old_layout_predict_what_they_did(tmp_path):
+    """Both runs, in turn, in one new `predict` process (one TensorFlow start, nothing else
+    imported)."""
+    runs = {name: shutil.copytree(FIXTURES / name, tmp_path / name) for name in NAMES}
+    results = run_cli_in_turn(*(["predict", "--model", run, "--data", run / "rows.csv",
+                                 "--output", tmp_path / f"{name}.csv"]
+                                for name, run in runs.items()), workdir=tmp_path)
+    for (name, run), result in zip(runs.items(), results, strict=True):
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        then, now = pd.read_csv(run / "predictions.csv"), pd.read_csv(tmp_path / f"{name}.csv")
+        assert list(now.columns) == list(then.columns) and len(now) == len(then) > 10, name
+        numbers = then.select_dtypes("number").columns
+        np.testing.assert_allclose(now[numbers], then[numbers], rtol=1e-5, atol=1e-5, err_msg=name)
+        assert (now.drop(columns=numbers) == then.drop(columns=numbers)).all().all(), name

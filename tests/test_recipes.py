@@ -11,7 +11,7 @@ import pytest
 import zoo
 from recipes import choices
 from recipes.catalog import CATALOG, MODEL_FOR_TASK, RECIPES
-from recipes.data import images, loaders, tables
+from recipes.data import images, loaders, series, tables, text
 from recipes.data.dataset import DataOptions
 from recipes.errors import UserError
 from recipes.evaluation import baselines
@@ -131,8 +131,9 @@ def test_catalog_covers_the_issue_s_recipes():
 def builders_of(recipe):
     """Task -> (builder, hyperparameters) a recipe may train: its own builder, or for "auto" the
     one catalog.MODEL_FOR_TASK picks for each task it may turn out to be (with its additions)."""
-    if recipe.model != "auto":
-        return {recipe.task: (recipe.model, recipe.hyperparameters)}
+    if recipe.model != "auto":  # "infer": any of the tasks its builder does, as the data says
+        tasks = zoo.entry(recipe.model).tasks if recipe.task == "infer" else [recipe.task]
+        return {task: (recipe.model, recipe.hyperparameters) for task in tasks}
     tasks = zoo.TASKS if recipe.task == "infer" else [recipe.task]
     return {task: (MODEL_FOR_TASK[task][0], {**recipe.hyperparameters, **MODEL_FOR_TASK[task][1]})
             for task in tasks}
@@ -144,7 +145,9 @@ def test_every_recipe_names_a_real_loader_builder_and_task(recipe):
     assert recipe.dataset in loaders.names()
     assert recipe.task in (*zoo.TASKS, "infer")
     assert recipe.model in (*zoo.names(), "auto")
-    kind = "images" if recipe.dataset in images.LOADERS else "table"
+    kind = ("images" if recipe.dataset in images.LOADERS else "tokens"
+            if recipe.dataset in text.LOADERS else "windows" if recipe.dataset in series.LOADERS
+            else "table")  # the zoo's input kind its data becomes
     for task, (builder, hyperparameters) in builders_of(recipe).items():
         assert builder in zoo.names(task), (builder, task)
         assert kind in zoo.entry(builder).inputs, (builder, kind)

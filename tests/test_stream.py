@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from recipes.data import reading, tables
-from recipes.features import preprocess
+from recipes.features import parts, preprocess
 from recipes.runs import rundir
 from recipes.sources import stream
 from recipes.data.dataset import DataOptions
@@ -52,8 +52,8 @@ def test_the_split_is_deterministic_disjoint_and_seeded():
     np.testing.assert_array_equal(first, again)
     assert np.mean(first != other) > 0.4  # another seed, another split
     shares = np.bincount(first) / len(rows)
-    np.testing.assert_allclose(shares, [1 - preprocess.VAL_FRACTION - preprocess.TEST_FRACTION,
-                                        preprocess.VAL_FRACTION, preprocess.TEST_FRACTION],
+    np.testing.assert_allclose(shares, [1 - parts.VAL_FRACTION - parts.TEST_FRACTION,
+                                        parts.VAL_FRACTION, parts.TEST_FRACTION],
                                atol=0.01)
 
 
@@ -76,7 +76,7 @@ def test_statistics_from_the_bounded_pass_match_the_whole_training_split(csv_fil
     # The in-memory loader's rows, cut by the same per-row split: the same statistics.
     dataset = tables.csv(options(csv_file))
     train = stream.part_of(np.arange(ROWS), 0) == 0
-    whole = preprocess.fit(dataset, preprocess.Part(dataset.features[train],
+    whole = preprocess.fit(dataset, parts.Part(dataset.features[train],
                                                     dataset.target[train]), bins=16)
     assert streamed.spec == whole.spec and streamed.classes == whole.classes
 

@@ -10,7 +10,7 @@ import pytest
 
 import zoo
 from recipes.data import images, loaders
-from recipes.features import encoding, preprocess
+from recipes.features import encoding, parts, preprocess
 from recipes.data.dataset import DataOptions
 from recipes.errors import DataUnavailable, UserError
 from recipes.sources.arrays import to_dataset
@@ -186,7 +186,7 @@ def test_the_shared_mnist_copy_loads_with_its_own_test_split():
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_image_preprocessing_scales_pixels_adds_a_channel_and_round_trips(tmp_path):
     dataset = loaders.load("digits")
-    preprocessing = preprocess.fit(dataset, preprocess.Part(dataset.features, dataset.target))
+    preprocessing = preprocess.fit(dataset, parts.Part(dataset.features, dataset.target))
     assert preprocessing.spec == {"kind": "image", "raw_shape": [8, 8], "shape": [8, 8, 1]}
     x = preprocessing.encode(dataset.features[:5])
     assert x.shape == (5, 8, 8, 1) and x.dtype == np.float32 and x.min() >= 0 and x.max() <= 1

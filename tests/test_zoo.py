@@ -1,5 +1,6 @@
 """The zoo: every registered builder in both APIs, trained a step and saved and loaded; registry
-errors; the from-scratch Dense layer; the tasks."""
+errors; the from-scratch Dense layer; the tasks. (The sequence builders and the scratch
+SimpleRNN: tests/test_sequences.py.)"""
 
 import ast
 import re
@@ -15,7 +16,8 @@ from zoo.layers import Dense
 
 # A tiny input of each kind a builder may be made for (zoo.INPUT_KINDS), and the classes a
 # target of each task names: every registered builder is tested on them, so a new one is too.
-TINY_INPUTS = {"table": (5,), "images": (28, 28, 1)}
+TINY_INPUTS = {"table": (5,), "images": (28, 28, 1), "tokens": (12,), "windows": (8, 2)}
+TINY_VOCABULARY = 20  # token ids 0..19: padding, out of vocabulary and 18 words
 CLASSES = {"regression": [], "binary": ["no", "yes"], "multiclass": ["a", "b", "c"]}
 BUILDS = [(name, kind) for name in zoo.names() for kind in zoo.entry(name).inputs]
 
@@ -26,12 +28,27 @@ def layer_shapes(model):
             if not isinstance(layer, keras.layers.InputLayer)]
 
 
+def tiny_inputs(kind, rows, rng):
+    """Random inputs of `kind`: token ids are whole numbers in float32, as a recipe casts them."""
+    if kind == "tokens":
+        return rng.integers(0, TINY_VOCABULARY, size=(rows, *TINY_INPUTS[kind])).astype("float32")
+    return rng.uniform(size=(rows, *TINY_INPUTS[kind])).astype("float32")
+
+
+def tiny_build(name, input_kind, outputs, **hyperparameters):
+    """Builder `name` on the tiny input of `input_kind`, with the tiny vocabulary where it takes
+    one (a builder's own `kind` may be among `hyperparameters`)."""
+    if "vocabulary_size" in zoo.hyperparameters(name):
+        hyperparameters = {"vocabulary_size": TINY_VOCABULARY, **hyperparameters}
+    return zoo.build(name, TINY_INPUTS[input_kind], outputs, **hyperparameters)
+
+
 def tiny_problem(name, kind, rows=2):
     """(x, encoded y, the builder's task, its output units): random data builder `name` takes."""
     task = zoo.task(zoo.entry(name).tasks[0])
     classes = CLASSES[task.name]
     rng = np.random.default_rng(0)
-    x = rng.uniform(size=(rows, *TINY_INPUTS[kind])).astype("float32")
+    x = tiny_inputs(kind, rows, rng)
     target = rng.choice(classes, rows) if classes else rng.normal(size=rows)
     return x, task.encode(target, classes), task, task.output_units(classes)
 
@@ -44,8 +61,8 @@ def test_the_tiny_inputs_and_classes_cover_every_kind_and_task():
 @pytest.mark.parametrize("name, kind", BUILDS)
 def test_both_apis_have_identical_layers_and_parameters(name, kind):
     _, _, _, outputs = tiny_problem(name, kind)
-    sequential = zoo.build(name, TINY_INPUTS[kind], outputs, api="sequential")
-    functional = zoo.build(name, TINY_INPUTS[kind], outputs, api="functional")
+    sequential = tiny_build(name, kind, outputs, api="sequential")
+    functional = tiny_build(name, kind, outputs, api="functional")
     assert isinstance(sequential, keras.Sequential)
     assert not isinstance(functional, keras.Sequential)
     assert layer_shapes(sequential) == layer_shapes(functional)
@@ -57,7 +74,7 @@ def test_both_apis_have_identical_layers_and_parameters(name, kind):
 def test_every_builder_trains_a_step_and_survives_a_safe_mode_round_trip(name, kind, api,
                                                                          tmp_path):
     x, y, _, outputs = tiny_problem(name, kind)
-    model = zoo.build(name, TINY_INPUTS[kind], outputs, api=api)
+    model = tiny_build(name, kind, outputs, api=api)
     before = model.get_weights()
     logs = model.train_on_batch(x, y, return_dict=True)
     assert np.isfinite(logs["loss"])
@@ -69,10 +86,10 @@ def test_every_builder_trains_a_step_and_survives_a_safe_mode_round_trip(name, k
 
 
 @pytest.mark.parametrize("name, kind", BUILDS)
-def test_builders_compile_with_their_task_loss_and_metrics(name, kind):
+def test_builders_compile_with_their_loss_and_task_metrics(name, kind):
     x, y, task, outputs = tiny_problem(name, kind)
-    model = zoo.build(name, TINY_INPUTS[kind], outputs, optimizer="rmsprop", learning_rate=0.005)
-    assert model.loss == task.loss
+    model = tiny_build(name, kind, outputs, optimizer="rmsprop", learning_rate=0.005)
+    assert model.loss == (zoo.hyperparameters(name).get("loss") or task.loss)  # the builder's own
     logs = model.evaluate(x, y, return_dict=True, verbose=0)
     assert set(logs) == {"loss", *(metric.name for metric in task.metrics())}
     assert type(model.optimizer).__name__ == "RMSprop"
@@ -81,10 +98,13 @@ def test_builders_compile_with_their_task_loss_and_metrics(name, kind):
 
 def test_every_builder_is_registered_with_its_task():
     assert {"dense_regressor", "linear_regression", "binary_classifier", "multiclass_classifier",
-            "softmax_regression", "mnist_cnn", "keras_io_convnet", "mnist_mlp"} <= set(zoo.names())
-    assert zoo.names("binary") == ["binary_classifier"]
-    assert "dense_regressor" in zoo.names("regression")
+            "softmax_regression", "mnist_cnn", "keras_io_convnet", "mnist_mlp", "text_classifier",
+            "series_forecaster"} <= set(zoo.names())
+    assert zoo.names("binary") == ["binary_classifier", "text_classifier"]
+    assert {"dense_regressor", "series_forecaster"} <= set(zoo.names("regression"))
     assert zoo.entry("mnist_cnn").inputs == ("images",)
+    assert zoo.entry("text_classifier").inputs == ("tokens",)
+    assert zoo.entry("series_forecaster").inputs == ("windows",)
 
 
 def test_a_builder_is_registered_with_known_tasks_and_input_kinds_only():

@@ -27,4 +27,4 @@ from zoo.tasks import TASKS, TargetError, Task, task  # noqa: F401,E402
 from zoo.common import annealing_steps, average  # noqa: F401,E402
 
 # Importing the families registers their builders.
-from zoo import linear, tabular, vision  # noqa: F401,E402
+from zoo import linear, sequences, tabular, vision  # noqa: F401,E402

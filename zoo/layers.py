@@ -1,7 +1,9 @@
-"""A Dense layer written from scratch: `add_weight`, a matmul, a bias and an activation.
+"""Layers written from scratch: Dense (`add_weight`, a matmul, a bias and an activation) and a
+simple RNN (the recurrence over the time axis by hand).
 
-It mirrors `keras.layers.Dense` closely enough to replace it in any builder (`dense="scratch"`):
-same initializers, regularizer and weight order, so copied weights give the same outputs.
+Each mirrors its Keras layer closely enough to replace it (Dense in any builder with
+`dense="scratch"`, SimpleRNN as `text_classifier(kind="rnn")`): same initializers and weight
+order, so copied weights give the same outputs.
 """
 
 import keras
@@ -60,3 +62,144 @@ class Dense(keras.layers.Layer):
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SimpleRNN(keras.layers.Layer):
+    """h_t = activation(x_t W + h_(t-1) U + b) over the time axis, written out; returns h_T.
+
+    The weights are `keras.layers.SimpleRNN`'s (kernel, recurrent_kernel, bias; the same
+    initializers), so copied weights give its outputs. A masked step keeps the previous state,
+    as Keras does: with Embedding(mask_zero=True), padding does not move the state.
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
+                                      initializer=self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel",
+                                                shape=(self.units, self.units),
+                                                initializer=self.recurrent_initializer)
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer)
+            if self.use_bias
+            else None
+        )
+
+    def call(self, inputs, mask=None):
+        # Every step's input term in one matmul; only the recurrent term has to wait for h_(t-1).
+        projected = ops.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            projected = projected + self.bias
+        keep = ops.ones(ops.shape(inputs)[:2], "bool") if mask is None else ops.cast(mask, "bool")
+
+        def step(t, state):
+            candidate = self.activation(ops.take(projected, t, axis=1)
+                                        + ops.matmul(state, self.recurrent_kernel))
+            return t + 1, ops.where(ops.expand_dims(ops.take(keep, t, axis=1), -1), candidate,
+                                    state)
+
+        # A while loop keeps the graph one step long whatever the sequence length; its static
+        # bound is what lets XLA (jit_compile) differentiate it.
+        initial = ops.zeros((ops.shape(inputs)[0], self.units), dtype=projected.dtype)
+        _, last = ops.while_loop(lambda t, _: t < ops.shape(inputs)[1], step, (0, initial),
+                                 maximum_iterations=inputs.shape[1])
+        return last
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # one state per row: no time steps left to mask
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SumOfPaths(keras.layers.Layer):
+    """Several paths over the same input, their outputs summed, then `activation`: a wide
+    (linear) path beside a deep one, as one layer, so a builder has the same layers in either
+    API (a Sequential list cannot branch).
+
+    The builders use it where a linear model is hard to beat: a text classifier's bag of words
+    beside its reader (wide and deep, Cheng et al. 2016), and a forecaster's change from the
+    last value plus a linear map of the window beside its reader (LSTNet's autoregressive
+    path, Lai et al. 2018). The deep path then only has to learn what the linear one misses.
+    """
+
+    def __init__(self, paths, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.paths = [layer_from(path) for path in paths]
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        for path in self.paths:
+            if not path.built:  # a loaded model's paths come built from their own configs
+                path.build(input_shape)
+
+    def call(self, inputs, training=None):
+        outputs = [path(inputs, training=training) for path in self.paths]
+        total = outputs[0]
+        for output in outputs[1:]:
+            total = total + ops.cast(output, total.dtype)
+        return self.activation(total)
+
+    def compute_output_shape(self, input_shape):
+        return self.paths[0].compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(),
+                "paths": [keras.saving.serialize_keras_object(path) for path in self.paths],
+                "activation": keras.activations.serialize(self.activation)}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LastValue(keras.layers.Layer):
+    """A window (n, steps, channels)'s last value of its first channel, once per each of
+    `outputs` forecast steps: where a forecast of the change from it starts."""
+
+    def __init__(self, outputs, **kwargs):
+        super().__init__(**kwargs)
+        self.outputs = int(outputs)
+
+    def call(self, inputs):
+        return ops.repeat(inputs[:, -1:, 0], self.outputs, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.outputs)
+
+    def get_config(self):
+        return {**super().get_config(), "outputs": self.outputs}
+
+
+def layer_from(layer_or_config):
+    """A sublayer as given, or rebuilt from its serialized config (loading a saved model)."""
+    if isinstance(layer_or_config, keras.layers.Layer):
+        return layer_or_config
+    return keras.saving.deserialize_keras_object(layer_or_config)

@@ -12,8 +12,10 @@ from typing import Callable
 
 TASK_NAMES = ("regression", "binary", "multiclass")  # each a zoo.tasks.Task
 # What a builder's input_shape may be: "table" rows (n_features,), "images" (height, width,
-# channels).
-INPUT_KINDS = ("table", "images")
+# channels), "tokens" (sequence_length,): float32 token ids (0 padding, 1 out of vocabulary,
+# 2.. words, as TextVectorization numbers them), "windows" (window, channels): float32 steps of
+# a series, already scaled.
+INPUT_KINDS = ("table", "images", "tokens", "windows")
 
 
 class ZooError(ValueError):

@@ -62,11 +62,12 @@ class Task:
         return len(classes) if self.name == "multiclass" else 1
 
     def encode(self, target, classes):
-        """Targets as the float32 array the loss takes: values (n, 1), or one-hot class labels
-        (binary: one 0/1 column for the second class)."""
+        """Targets as the float32 array the loss takes: values (n, 1), or (n, steps) for a
+        forecast of several steps, or one-hot class labels (binary: one 0/1 column for the
+        second class)."""
         values = np.asarray(target)
         if not self.classification:
-            return values.astype("float32").reshape(-1, 1)
+            return values.astype("float32").reshape(len(values), -1)
         labels = values.astype(str)
         unseen = sorted(set(labels) - set(classes))
         if unseen:
@@ -105,9 +106,12 @@ class Task:
         return outputs
 
     def decode(self, answers, classes):
-        """Served answers as predictions: values, or the most probable class's name."""
+        """Served answers as predictions: values (one per row, or a row of steps for a
+        forecast), or the most probable class's name."""
         answers = np.asarray(answers)
-        return np.asarray(classes)[answers.argmax(axis=1)] if self.classification else answers[:, 0]
+        if self.classification:
+            return np.asarray(classes)[answers.argmax(axis=1)]
+        return answers[:, 0] if answers.shape[1] == 1 else answers
 
     def better(self, a, b):
         """Whether headline score `a` beats `b`."""

@@ -12,8 +12,8 @@ from dataclasses import replace
 from recipes import choices
 from recipes.runs import interrupts
 from recipes.cli.arguments import EXIT_USER_ERROR, build_parser
-from recipes.catalog import CATALOG, RECIPES
-from recipes.errors import DataUnavailable, UserError
+from recipes.catalog import CATALOG, FILE_DATASETS, RECIPES
+from recipes.errors import DataUnavailable, UserError, silenced_stderr
 
 
 def list_recipes(_args):
@@ -32,7 +32,9 @@ def run_options(args, **overrides):
         loop=args.loop, model=args.model, hyperparameters=dict(args.set),
         data=DataOptions(path=args.data, target=args.target, task=args.task,
                          data_dir=args.data_dir, na_values=tuple(args.na_values),
-                         stream=args.stream,
+                         stream=args.stream, time=args.time,
+                         series_features=tuple(args.features), window=args.window,
+                         horizon=args.horizon,
                          **{flag: tuple(getattr(args, flag)) for flag in choices.COLUMN_OVERRIDES}),
         out=args.out, quiet=args.quiet, augment=args.augment, export=args.export,
         mixed_precision=args.mixed_precision, jit=args.jit, deterministic=args.deterministic,
@@ -65,7 +67,7 @@ def run_all(args):
     summary = root / "summary.md" if args.out else RUNS_DIR.parent / "summary.md"
     runs, skipped = {}, {}
     for name in RECIPES:
-        if recipe(name).dataset == "csv" and not args.data:
+        if recipe(name).dataset in FILE_DATASETS and not args.data:
             skipped[name] = "needs a file: --data PATH --target COLUMN"
             continue
         print(f"== {name}")
@@ -152,20 +154,13 @@ def import_tensorflow_quietly():
     """
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with silenced_stderr():
         import tensorflow as tf
 
         from recipes.training import devices
 
         devices.strategy()  # first: a multi-worker strategy must exist before the runtime starts
         tf.config.list_logical_devices()  # device discovery prints its own notices
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def is_user_error(error):

@@ -72,8 +72,9 @@ def add_run_arguments(parser):
     parser.add_argument("--set", action="append", type=assignment, default=[],
                         metavar="NAME=VALUE", help="override a model hyperparameter, e.g. "
                         "--set dropout=0.3 --set 'hidden_units=(64, 32)' (repeatable)")
-    data = parser.add_argument_group("data (the csv recipe and local files)")
-    data.add_argument("--data", metavar="PATH", help="CSV file for the csv recipe: plain or "
+    data = parser.add_argument_group("data (the csv, text and series recipes, and local files)")
+    data.add_argument("--data", metavar="PATH", help="CSV file for the csv, text or series "
+                      "recipe: plain or "
                       "compressed by its suffix (.gz, .bz2, .zip, .xz, .zst), or Parquet "
                       "(.parquet)")
     data.add_argument("--target", metavar="COLUMN", type=column_name,
@@ -100,6 +101,17 @@ def add_run_arguments(parser):
                       "the statistics are learned from a seeded sample of "
                       f"{choices.SAMPLE_ROWS:,} training rows, and rows go to train, validation "
                       "or test by a hash of their line number and --seed")
+    series = parser.add_argument_group("time series (the series recipe)")
+    series.add_argument("--time", metavar="COLUMN", type=column_name,
+                        help="the time column of --data: rows are sorted by it, split in time "
+                        "order (the last part is test), missing steps filled")
+    series.add_argument("--features", action="append", default=[], metavar="COL",
+                        type=column_name, help="a value column the forecaster also reads, "
+                        "besides --target's past (repeatable)")
+    series.add_argument("--window", type=int, metavar="W", help="past steps each forecast "
+                        "reads (default: from the season found in the training part, bounded)")
+    series.add_argument("--horizon", type=int, metavar="H",
+                        help="future steps of --target each forecast gives (default: 1)")
     for flag, does in choices.COLUMN_OVERRIDES.items():  # a role is inferred unless one is given
         data.add_argument(f"--{flag}", action="append", default=[], metavar="COL",
                           type=column_name, help=f"{does.replace('%', '%%')} (repeatable)")

@@ -2,12 +2,31 @@
 
 Tabular loaders (recipes/data/tables.py) return pandas DataFrames whose column dtypes say what each
 column is (numbers vs the rest); a CSV's columns also carry their roles (recipes/data/columns.py).
-Image loaders (recipes/data/images.py) return uint8 arrays.
+Image loaders (recipes/data/images.py) return uint8 arrays. Text loaders (recipes/data/text.py)
+return a DataFrame of one column of raw strings; series loaders (recipes/data/series.py) the
+value columns in time order, with `SeriesFacts` saying how they were read.
 """
 
 from dataclasses import dataclass, field, make_dataclass
 
 from recipes.choices import COLUMN_OVERRIDES
+
+
+KINDS = ("table", "images", "text", "series")  # what a data set's features are
+
+
+@dataclass(frozen=True)
+class SeriesFacts:
+    """How a time series was read: its time column, each row's time (sorted, regular where a
+    step was found: missing steps filled), the step, the window and horizon the network
+    sees, and notes on what was filled or interpolated (printed by a run, kept in metrics)."""
+
+    time: str  # the time column's name
+    times: object  # pandas DatetimeIndex, one per row of Dataset.features
+    step: str | None  # the regular step as a pandas offset alias ("D", "MS", ...), None if irregular
+    window: int  # past rows a forecast reads
+    horizon: int  # future target values it gives
+    notes: tuple = ()
 
 
 @dataclass
@@ -19,11 +38,17 @@ class Dataset:
     test: tuple | None = None  # a fixed (features, target) test split, where the data ships one
     dropped_rows: int = 0  # rows dropped because their target was missing
     columns: list | None = None  # a CSV's columns.Column per feature column, dropped ones too
+    kind: str = ""  # one of KINDS; "": a table when features is a DataFrame, else images
+    series: SeriesFacts | None = None  # kind "series": the time axis, window and horizon
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = "table" if hasattr(self.features, "columns") else "images"
 
     @property
     def is_images(self):
         """Images come as arrays (n, height, width); tables as DataFrames."""
-        return not hasattr(self.features, "columns")
+        return self.kind == "images"
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,10 @@ class ReadingOptions:
     data_dir: str | None = None  # local files (image data sets)
     na_values: tuple = ()  # missing-value markers beyond reading.MISSING_MARKERS
     stream: bool | None = None  # read the CSV in batches (recipes/sources/stream.py); None: if it is big
+    time: str | None = None  # a series' time column (--time)
+    series_features: tuple = ()  # a series' value columns besides its target (--features)
+    window: int | None = None  # past steps a forecast reads (--window); None: the recipe's
+    horizon: int | None = None  # future steps it forecasts (--horizon); None: the recipe's
 
 
 # A tuple of column names for each override (--ignore COL, --categorical COL, ...: the roles of

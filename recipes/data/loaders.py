@@ -1,14 +1,15 @@
-"""Every data set by name: the tables' loaders (recipes/data/tables.py) and the images' (images.py).
+"""Every data set by name: the tables' loaders (recipes/data/tables.py), the images' (images.py),
+the texts' (text.py) and the time series' (series.py).
 
     dataset = loaders.load("iris")                                   # a data.Dataset
     dataset = loaders.load("csv", DataOptions(path="my.csv", target="price"))
 """
 
-from recipes.data import images, tables
+from recipes.data import images, series, tables, text
 from recipes.data.dataset import DataOptions
 from recipes.errors import UserError
 
-LOADERS = {**tables.LOADERS, **images.LOADERS}
+LOADERS = {**tables.LOADERS, **images.LOADERS, **text.LOADERS, **series.LOADERS}
 
 
 def names():

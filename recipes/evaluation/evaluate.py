@@ -11,7 +11,7 @@ from dataclasses import asdict
 import numpy as np
 
 import zoo
-from recipes.evaluation import baselines
+from recipes.evaluation import baselines, forecasts
 from recipes.features import encoding
 from recipes.features.targets import served
 from recipes.runs import rundir
@@ -52,10 +52,11 @@ def evaluate(plan, loaded, network, result):
         "na_values": list(loaded.na_values),  # predict reads new files with them too
         "class_weight": config.class_weight,
         "test": {k: float(v) for k, v in test.items()},
-        "baseline": baselines.baseline(task, config.seed, sklearn_view(loaded, "train", task),
-                                       sklearn_view(loaded, "test", task)),
+        "baseline": reference(task, loaded, config.seed),
         "versions": rundir.versions(),
     }
+    if loaded.dataset.series:  # the forecast's own baselines, and its error by step
+        metrics["series"] = series_metrics(loaded, outputs, targets)
     encoded = {part: sources[part].rows_encoded() for part in PARTS}
     if encoded["train"] is not None:  # read from a file in batches: what this process read
         metrics["stream"] = {"sample_rows": len(loaded.splits.train), "rows_encoded": encoded}
@@ -78,13 +79,42 @@ def test_metrics(plan, loaded, network):
     else:
         test = network.evaluate(test_data.dataset(config.batch_size), return_dict=True, verbose=0)
     scale = loaded.preprocessing.scale
-    if not (scale or task.name == "binary"):
+    if not (scale or task.name == "binary" or loaded.dataset.series):
         return test, None, None
     outputs, targets = test_data.predictions(network, config.batch_size)
     if scale:  # learned in other units: the headline in the target's own, as predict answers
-        test[task.headline] = baselines.headline_metric(task)(
-            *(np.asarray(served(task, values, scale))[:, 0] for values in (targets, outputs)))
+        outputs, targets = (np.asarray(served(task, values, scale)) for values in (outputs, targets))
+        test[task.headline] = baselines.headline_metric(task)(targets.ravel(), outputs.ravel())
     return test, outputs, targets
+
+
+def reference(task, loaded, seed):
+    """The scikit-learn reference on the same split: TF-IDF and logistic regression on a text's
+    raw strings; else the task's model on the encoded features (for a series: ridge regression
+    on the lagged window)."""
+    if loaded.dataset.kind == "text":
+        return baselines.text_baseline(*(texts(loaded, part) for part in ("train", "test")), seed)
+    return baselines.baseline(task, seed, sklearn_view(loaded, "train", task),
+                              sklearn_view(loaded, "test", task))
+
+
+def texts(loaded, part):
+    """(raw strings, class names) of a text data set's `part`."""
+    split = getattr(loaded.splits, part)
+    return split.features.iloc[:, 0].to_numpy(dtype=object), np.asarray(split.target).astype(str)
+
+
+def series_metrics(loaded, outputs, targets):
+    """What a forecast adds to metrics.json: how the series was read, the test MAE of each
+    horizon step, and the classic baselines on the same test windows (persistence, the value
+    a season ago, ridge on the lagged window, exponential smoothing)."""
+    facts, splits = loaded.dataset.series, loaded.splits
+    history = forecasts.target_history(splits.train)
+    season = forecasts.season_length(history, max_lag=len(history) // 2)
+    return {"time": facts.time, "step": facts.step, "window": facts.window,
+            "horizon": facts.horizon, "season": season, "notes": list(facts.notes),
+            "mae_by_step": forecasts.errors_by_step(targets, outputs),
+            "baselines": forecasts.baselines(splits.train, splits.test, season)}
 
 
 def sklearn_view(loaded, part, task):

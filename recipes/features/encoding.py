@@ -9,6 +9,9 @@ safe mode with no pickle anywhere:
   text as TF-IDF).
 - `ImageEncoder`: uint8 images (n, height, width[, channels]) -> float32 in [0, 1], channel axis
   added.
+- a text's raw strings -> token ids (recipes/features/tokens.py), a series' raw windows -> scaled
+  steps (recipes/features/windows.py): each of those kinds owns its encoder, its inputs and
+  their lines on the model card, in its own module (`KINDS`).
 - `Answer`: the network's outputs as the task serves them, in the target's own units
   (recipes/features/targets.py's `served`).
 
@@ -17,14 +20,13 @@ that the same `encoder` layer computes, so training-time and serving-time prepro
 drift; predict, export, TF Serving and tune all use the one saved graph.
 """
 
-import re
-
 import keras
 
 import zoo
 from recipes import roles
-from recipes.features import targets
+from recipes.features import targets, tokens, windows
 
+KINDS = {"text": tokens, "series": windows}  # spec kind -> its module: raw_inputs, encoder, card
 IMAGE_INPUT = "image"
 PIXEL_MAX = 255  # the images every loader hands over are uint8
 
@@ -112,25 +114,10 @@ class Answer(keras.layers.Layer):
         return {**super().get_config(), "task": self.task, "scale": self.scale}
 
 
-def input_names(columns):
-    """Signature-safe, unique input names: "sepal length (cm)" -> "sepal_length_cm".
-
-    Keras names the inputs itself otherwise, and a column called "stack" or "where" must not
-    clash with an op's name in the SavedModel.
-    """
-    names = {}
-    for column in columns:
-        base = re.sub(r"[^0-9A-Za-z]+", "_", str(column)).strip("_") or "column"
-        base = f"x_{base}" if base[0].isdigit() else base
-        name, n = base, 2
-        while name in names.values():
-            name, n = f"{base}_{n}", n + 1
-        names[column] = name
-    return names
-
-
 def raw_inputs(spec):
     """The Keras inputs of a preprocessing spec (preprocess.Preprocessing.spec), by input name."""
+    if spec["kind"] in KINDS:
+        return KINDS[spec["kind"]].raw_inputs(spec)
     if spec["kind"] == "image":
         return {IMAGE_INPUT: keras.Input(shape=tuple(spec["raw_shape"]), dtype="uint8",
                                          name=IMAGE_INPUT)}
@@ -140,6 +127,8 @@ def raw_inputs(spec):
 
 def encoder(spec):
     """The layer that turns raw inputs into the network's features."""
+    if spec["kind"] in KINDS:
+        return KINDS[spec["kind"]].encoder(spec)
     if spec["kind"] == "image":
         return ImageEncoder(spec["shape"], name="encode")
     return TableEncoder(**{role.spec_key: spec.get(role.spec_key, []) for role in roles.kept()},
@@ -159,6 +148,8 @@ def raw_model(spec, task, network, scale=None):
 
 def card_inputs(spec):
     """What a serving client must send: each input's name, dtype, shape and missing-value rule."""
+    if spec["kind"] in KINDS:
+        return KINDS[spec["kind"]].card_inputs(spec)
     if spec["kind"] == "image":
         return [{"name": IMAGE_INPUT, "dtype": "uint8", "shape": [None, *spec["raw_shape"]],
                  "range": [0, PIXEL_MAX]}]

@@ -11,41 +11,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
 import zoo
 from recipes import roles
-from recipes.features import encoding, targets
+from recipes.features import encoding, targets, tokens, windows
 from recipes.errors import UserError
+from recipes.features.inputs import input_names
+from recipes.features.parts import TEST_FRACTION, VAL_FRACTION, Part, Splits
 from recipes.roles import numeric
 from recipes.roles.role import as_text
 
 ENCODE_BATCH = 8192  # rows encoded per call: bounded memory for large tables and image sets
-VAL_FRACTION, TEST_FRACTION = 0.15, 0.2  # of all rows, where the data ships no test split
-
-
-@dataclass
-class Part:
-    features: object
-    target: object
-
-    def __len__(self):
-        return len(self.target)
-
-    def take(self, rows):
-        """The rows at positions `rows`."""
-        return Part(take(self.features, rows), take(self.target, rows))
-
-
-@dataclass
-class Splits:
-    train: Part
-    val: Part
-    test: Part
 
 
 def split(dataset, *, seed, val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION):
-    """Seeded train/validation/test split, stratified by class for classification."""
+    """Seeded train/validation/test split, stratified by class for classification; a series'
+    in time order (windows.split): the future is never trained on."""
+    if dataset.kind == "series":
+        return windows.split(dataset, val_fraction=val_fraction, test_fraction=test_fraction)
     stratify = zoo.task(dataset.task).classification
     features, target = dataset.features, dataset.target
     try:
@@ -66,28 +50,19 @@ def split(dataset, *, seed, val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTI
 def folds(dataset, rows, k, *, seed):
     """K (fitting, validating) pairs of row positions in the Part `rows`, each row validating
     once: scikit-learn's KFold, shuffled by `seed`, stratified by class for classification. The
-    one way `tune --folds` and `grid` cut train + validation."""
-    kind = StratifiedKFold if zoo.task(dataset.task).classification else KFold
+    one way `tune --folds` and `grid` cut train + validation. A series' windows (in time order)
+    by TimeSeriesSplit: each fold validates on the windows after the ones it fits, so no fold
+    learns from its own future (the first k-th validates none)."""
     target = np.asarray(rows.target).astype(str)
+    if dataset.kind == "series":
+        cut = TimeSeriesSplit(k)
+    else:
+        kind = StratifiedKFold if zoo.task(dataset.task).classification else KFold
+        cut = kind(k, shuffle=True, random_state=seed)
     try:
-        return list(kind(k, shuffle=True, random_state=seed).split(np.zeros(len(target)), target))
+        return list(cut.split(np.zeros(len(target)), target if target.ndim == 1 else None))
     except ValueError as error:  # more folds than rows, or than a class has
         raise UserError(f"cannot make {k} folds of {dataset.name}: {error}") from None
-
-
-def joined(parts):
-    """`parts` (Parts) as one Part, in their order."""
-    return Part(join([part.features for part in parts]), join([part.target for part in parts]))
-
-
-def join(pieces):
-    """Tables and columns joined by pandas, images by NumPy."""
-    return pd.concat(pieces) if isinstance(pieces[0], (pd.DataFrame, pd.Series)) else \
-        np.concatenate(pieces)
-
-
-def take(values, rows):
-    return values.iloc[rows] if isinstance(values, (pd.DataFrame, pd.Series)) else values[rows]
 
 
 @dataclass
@@ -104,20 +79,43 @@ class Preprocessing:
 
     @property
     def input_shape(self):
-        """The network's input: the encoded width of a table, or (height, width, channels)."""
-        if self.spec["kind"] == "image":
+        """The network's input: the encoded width of a table, (height, width, channels), a
+        text's token ids (sequence length,) or a series' window (steps, value columns)."""
+        kind = self.spec["kind"]
+        if kind == "image":
             return tuple(self.spec["shape"])
+        if kind == "text":
+            return (self.spec["sequence_length"],)
+        if kind == "series":
+            return (self.spec["window"], len(self.spec["inputs"]))
         return (encoding.table_width(self.spec),)
 
     @property
     def num_outputs(self):
+        """The output layer's units: the task's, or one per step a series forecasts."""
+        if self.spec["kind"] == "series":
+            return self.spec["horizon"]
         return zoo.task(self.task).output_units(self.classes)
 
+    @property
+    def network_arguments(self):
+        """Builder arguments the data decides: a text network's vocabulary size; where a
+        series' forecast starts (its target is learned standardised as its first input
+        channel: windows.target_scale)."""
+        if self.spec["kind"] == "text":
+            return {"vocabulary_size": tokens.vocabulary_size(self.spec)}
+        if self.spec["kind"] == "series":  # 0: no change from the last value, or the mean
+            return {"output_bias": 0.0}
+        return {}
+
     def feed(self, features):
-        """Raw rows (or images) as the raw-input model takes them: one array per input name."""
+        """Raw rows, texts, windows or images as the raw-input model takes them: one array per
+        input name."""
         if self.spec["kind"] == "image":
             return {encoding.IMAGE_INPUT: image_array(features, self.spec["raw_shape"])}
-        return table_feed(features, self.spec)
+        if self.spec["kind"] == "series":
+            return windows.feed(features, self.spec)
+        return table_feed(features, self.spec)  # a text's one column is a table's string column
 
     def encode(self, features):
         """The network's float32 inputs, computed by the encoder layer the saved model holds."""
@@ -142,7 +140,11 @@ def fit(dataset, train, target_transform="none", bins=0):
     task = zoo.task(dataset.task)
     classes = sorted(np.unique(np.asarray(train.target).astype(str)).tolist()) \
         if task.classification else []
-    if dataset.is_images:
+    if dataset.kind == "text":
+        spec = tokens.fit(train.features)
+    elif dataset.kind == "series":
+        spec = windows.fit(dataset, train)
+    elif dataset.is_images:
         images = np.asarray(train.features)
         shape = images.shape[1:] + ((1,) if images.ndim == 3 else ())
         if len(shape) != 3:
@@ -152,7 +154,8 @@ def fit(dataset, train, target_transform="none", bins=0):
     else:
         found = {c.name: c for c in dataset.columns} if dataset.columns else None
         spec = table_spec(train.features, found, bins)
-    scale = targets.fit_scale(task, train.target, target_transform)
+    scale = windows.target_scale(spec) if dataset.kind == "series" else \
+        targets.fit_scale(task, train.target, target_transform)
     return Preprocessing(dataset.task, classes, spec, scale,
                          {"target_transform": scale.get("transform", "none"), "bins": bins})
 
@@ -166,7 +169,7 @@ def table_spec(features, found=None, bins=0):
     scales (and with `bins`, quantile edges), categories their levels, dates their parts'
     statistics, text its vocabulary.
     """
-    names = encoding.input_names(features.columns)
+    names = input_names(features.columns)
     role = {c: found[str(c)].role if found else
             "numeric" if pd.api.types.is_numeric_dtype(features[c]) else "categorical"
             for c in features.columns}

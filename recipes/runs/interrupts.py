@@ -86,9 +86,25 @@ def exits(main):
                 return main(*args, **kwargs)
             except KeyboardInterrupt as stop:
                 stop = Interrupted.of(stop)
-                print(stop, file=sys.stderr)
-                return stop.exit_code
+            except Exception as error:
+                stop = interrupt_behind(error)
+                if stop is None:
+                    raise
+            print(stop, file=sys.stderr)
+            return stop.exit_code
     return interruptible
+
+
+def interrupt_behind(error):
+    """The `Interrupted` an error stands in for, or None. A signal raised inside a library's
+    context manager can come out as that library's own error (TensorFlow's device scope:
+    "Exiting device scope without proper scope nesting"), the interrupt in its context."""
+    cause = error
+    while cause is not None:
+        if isinstance(cause, KeyboardInterrupt):
+            return Interrupted.of(cause)
+        cause = cause.__context__
+    return Interrupted(_shield["raised"]) if _shield["raised"] is not None else None
 
 
 @contextlib.contextmanager

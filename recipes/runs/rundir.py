@@ -52,10 +52,13 @@ EXPORT_DIR = "export"  # recipes/serving/export.py's default output folder, insi
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 MISCLASSIFIED_FILE = "misclassified.png"
 IMPORTANCE_FILE = "importance.png"  # tables: permutation importance of each raw column
+FORECAST_FILE = "forecast.png"  # series: the test span, truth and forecast over time
+HORIZON_ERRORS_FILE = "horizon_errors.png"  # series: MAE by horizon step, beside the baselines
 # Everything a run may write into its folder, metrics.json last (it marks a finished run). A new
 # run replaces all of them: an export it does not redo belonged to the model it replaces.
 RUN_ENTRIES = (MODEL_FILE, CARD_FILE, HISTORY_FILE, "loss.png", "accuracy.png", "mae.png",
-               CONFUSION_MATRIX_FILE, MISCLASSIFIED_FILE, IMPORTANCE_FILE, CHECKPOINT_FILE,
+               CONFUSION_MATRIX_FILE, MISCLASSIFIED_FILE, IMPORTANCE_FILE, FORECAST_FILE,
+               HORIZON_ERRORS_FILE, CHECKPOINT_FILE,
                LOG_DIR, EXPORT_DIR,
                METRICS_FILE)
 STAGING_DIR = ".staging"  # inside --out: the run in progress, or the one that was killed
@@ -308,11 +311,17 @@ def check_same_run(run_dir, model, card, metrics):
     expects = sorted(i.get("name") for i in card.get("inputs", []))
     answers = model.output_shape[-1]
     classes = card.get("classes") or []
-    if takes != expects or answers != max(len(classes), 1) or card.get("task") != metrics.get("task"):
+    # one answer per class (or one value), or a forecast's one per step
+    described = card["series"].get("horizon") if isinstance(card.get("series"), dict) else \
+        max(len(classes), 1)
+    if takes != expects or answers != described or card.get("task") != metrics.get("task"):
         raise UserError(f"{run_dir}: {MODEL_FILE} and {CARD_FILE} come from different runs (the "
                         f"model takes {', '.join(takes)} and gives {answers} outputs; the card "
-                        f"describes {', '.join(map(str, expects))} and {len(classes)} classes); "
+                        f"describes {', '.join(map(str, expects))} and {described} outputs); "
                         f"run the recipe again to write them together")
+
+
+SERIES_CARD = ("time", "window", "horizon", "step")  # a series spec's keys the card carries
 
 
 def model_card(metrics, spec, classes, answer_name):
@@ -322,12 +331,15 @@ def model_card(metrics, spec, classes, answer_name):
         "model": metrics["model"], "seed": metrics["seed"],
         "signature": "serving_default",
         "inputs": encoding.card_inputs(spec),
-        "outputs": [{"name": answer_name, "dtype": "float32",
-                     "shape": [None, max(len(classes), 1)],
+        "outputs": [{"name": answer_name, "dtype": "float32",  # a forecast: one per step
+                     "shape": [None, spec.get("horizon") or max(len(classes), 1)],
                      **({"columns": classes} if classes else {})}],
         "classes": classes,
         "test_metrics": metrics["test"],
         **({"columns": metrics["columns"]} if metrics.get("columns") else {}),
+        # a series: what predict needs to find the last window in a file, and to time its answer
+        **({"series": {key: spec[key] for key in SERIES_CARD}} if spec["kind"] == "series"
+           else {}),
         "na_values": metrics.get("na_values", []),  # what reads as missing, beyond the defaults
         "files": {"keras": MODEL_FILE},
         "versions": metrics["versions"],

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from recipes.runs import artifacts, lock, rundir
 from recipes.choices import FORMATS
-from recipes.errors import UserError
+from recipes.errors import UserError, silenced_stderr
 
 SAVED_MODEL_DIR = "saved_model"
 FORMAT_FILES = {"onnx": "model.onnx", "tflite": "model.tflite"}  # converted from the SavedModel
@@ -95,7 +95,8 @@ def to_tflite(saved_model, path):
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model),
                                                          signature_keys=["serving_default"])
     try:
-        flatbuffer = converter.convert()
+        with silenced_stderr():  # the converter logs its errors there, many lines each
+            flatbuffer = converter.convert()
     except Exception as error:  # the converter raises ConverterError and others, with long logs
         reason = (str(error).strip() or type(error).__name__).splitlines()[0]
         raise UserError(f"TFLite cannot convert this model: {reason}; the SavedModel and ONNX "

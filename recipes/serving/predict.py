@@ -12,6 +12,7 @@ import pandas as pd
 
 import zoo
 from recipes.data import files, reading
+from recipes.serving import series_rows
 from recipes.runs import artifacts, rundir
 from recipes.features.encoding import IMAGE_INPUT
 from recipes.errors import UserError
@@ -19,7 +20,10 @@ from recipes.features.preprocess import table_feed
 
 
 def predict_frame(run, frame):
-    """Predictions for raw rows: values, or class names plus one probability column per class."""
+    """Predictions for raw rows: values, or class names plus one probability column per class;
+    for a series, the forecast after its last rows (`forecast_frame`)."""
+    if "series" in run.card:
+        return forecast_frame(run, frame)
     if [i["name"] for i in run.card["inputs"]] == [IMAGE_INPUT]:
         raise UserError(f"{run.metrics['recipe']} takes images, not CSV rows; use its SavedModel "
                         f"export (`export`) to serve images")
@@ -32,10 +36,28 @@ def predict_frame(run, frame):
     return result
 
 
+def forecast_frame(run, frame):
+    """The next `horizon` values of a series after the last `window` rows of `frame` (in time
+    order, gaps filled as in training): one row per step, timed where the step is regular."""
+    series = run.card["series"]
+    feed, times = series_rows.last_window(frame, {"inputs": run.card["inputs"], **series},
+                                      run.card.get("na_values", ()))
+    forecast = np.asarray(run.model.predict(feed, verbose=0))[0]
+    result = pd.DataFrame({"step": range(1, len(forecast) + 1), "forecast": forecast})
+    if times is not None:
+        result.insert(0, series["time"], times)
+    return result
+
+
 def predictions(run, data_path):
     """The predictions for the rows of `data_path`, one DataFrame per chunk the file is read in
-    (reading.read_chunks): a file bigger than memory is predicted as a small one is."""
-    for chunk in reading.read_chunks(data_path, run.card.get("na_values", ())):
+    (reading.read_chunks): a file bigger than memory is predicted as a small one is. A series
+    is read whole: its last rows are the ones that count, once sorted by time."""
+    na_values = run.card.get("na_values", ())
+    if "series" in run.card:
+        yield forecast_frame(run, reading.read_csv(data_path, na_values))
+        return
+    for chunk in reading.read_chunks(data_path, na_values):
         yield predict_frame(run, chunk)
 
 

@@ -45,7 +45,7 @@ class Arrays:
 
 
 def encoded(preprocessing, part):
-    """`part` (a preprocess.Part of raw rows) encoded by the fitted `preprocessing`."""
+    """`part` (a parts.Part of raw rows) encoded by the fitted `preprocessing`."""
     return Arrays(preprocessing.encode(part.features), preprocessing.encode_target(part.target))
 
 

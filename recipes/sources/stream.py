@@ -32,7 +32,7 @@ import tensorflow as tf
 
 import zoo
 from recipes.data import reading, tables
-from recipes.features import preprocess
+from recipes.features import parts, preprocess
 from recipes.choices import SAMPLE_ROWS, STREAM_MB
 from recipes.data.dataset import Dataset
 from recipes.errors import UserError
@@ -58,10 +58,10 @@ def wanted(dataset_name, options):
 
 def part_of(rows, seed):
     """Each row's part (an index into PARTS), from its number in the file and the seed alone:
-    test with probability preprocess.TEST_FRACTION, validation VAL_FRACTION, else train."""
+    test with probability parts.TEST_FRACTION, validation VAL_FRACTION, else train."""
     u = uniform(rows, seed, salt=0)
-    return np.where(u < preprocess.TEST_FRACTION, 2,
-                    np.where(u < preprocess.TEST_FRACTION + preprocess.VAL_FRACTION, 1, 0))
+    return np.where(u < parts.TEST_FRACTION, 2,
+                    np.where(u < parts.TEST_FRACTION + parts.VAL_FRACTION, 1, 0))
 
 
 def uniform(rows, seed, salt):
@@ -84,7 +84,7 @@ class Source:
     options: object  # data.DataOptions: the file, its target, how to read it
     seed: int
     dataset: Dataset  # the training sample, with the task and the columns' roles
-    splits: preprocess.Splits  # samples of each part (the training one is `dataset`'s)
+    splits: parts.Splits  # samples of each part (the training one is `dataset`'s)
     rows: dict  # part -> rows in the file with a target
     labels: list  # classification: every class of the file's training rows
     quiet: bool = False  # no progress bars
@@ -151,13 +151,13 @@ def source(options, seed, samples, rows, labels, dropped, quiet):
     kept = list(features.columns)
 
     def part(sample):
-        return preprocess.Part(sample[kept], tables.labelled(tables.target_values(
-            sample[options.target]))) if sample is not None else preprocess.Part(
+        return parts.Part(sample[kept], tables.labelled(tables.target_values(
+            sample[options.target]))) if sample is not None else parts.Part(
             features.iloc[:0], target.iloc[:0])
 
     dataset = Dataset(Path(options.path).stem, task, features, target,
                       dropped_rows=dropped, columns=found)
-    splits = preprocess.Splits(preprocess.Part(features, target), part(samples["val"]),
+    splits = parts.Splits(parts.Part(features, target), part(samples["val"]),
                                part(samples["test"]))
     classes = sorted(labels) if zoo.task(task).classification else []
     return Source(options, seed, dataset, splits, rows, classes, quiet)
@@ -188,7 +188,7 @@ class TableStream:
     def sample_features(self):
         """Its parts' samples (the Source's splits), encoded: the file's rows are not in memory."""
         samples = [getattr(self.source.splits, part).features for part in self.parts]
-        return self.preprocessing.encode(preprocess.join(samples))
+        return self.preprocessing.encode(parts.join(samples))
 
     def rows_encoded(self):
         """How many of its rows this process has encoded (a worker: its slices only)."""

@@ -124,7 +124,7 @@ class DataSource(Protocol):
 
     def sample_features(self):
         """The encoded features of the rows held in memory, in their split's order (its
-        preprocess.Part's): all of them, or a streamed table's sample. What scikit-learn's
+        parts.Part's): all of them, or a streamed table's sample. What scikit-learn's
         baseline fits and is scored on."""
 
     def rows_encoded(self):

@@ -42,7 +42,7 @@ from sklearn.pipeline import Pipeline
 
 import zoo.sklearn
 from recipes.evaluation import baselines, evaluate, plots  # noqa: F401
-from recipes.features import preprocess
+from recipes.features import parts, preprocess
 from recipes.runs import artifacts, rundir
 from recipes.serving import export
 from recipes.workflow import rules, save
@@ -82,7 +82,7 @@ class Encoder(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         rows = replace(self.dataset, features=X, target=y)
-        self.preprocessing_ = preprocess.fit(rows, preprocess.Part(X, y), **(self.options or {}))
+        self.preprocessing_ = preprocess.fit(rows, parts.Part(X, y), **(self.options or {}))
         return self
 
     def transform(self, X):
@@ -99,7 +99,7 @@ def grid(name, options, grid_options):
     plan, loaded = prepare(name, options, rules.GRID, grid_options)
     for point in checked_grid(plan, grid_options.params):
         build(plan, loaded, point)
-    rows = preprocess.joined([loaded.splits.train, loaded.splits.val])
+    rows = parts.joined([loaded.splits.train, loaded.splits.val])
     cv = preprocess.folds(loaded.dataset, rows, grid_options.cv, seed=plan.config.seed)
     out = Path(options.out or GRID_DIR / name)
     request = {**save.run_request(plan, loaded, options), "tuned": True, "tuner": "grid",
@@ -171,7 +171,7 @@ def encoder(loaded):
 
 def cross_validate(plan, loaded, params, rows, cv, quiet):
     """scikit-learn's GridSearchCV of the recipe's preprocessing and estimator over `rows` (a
-    preprocess.Part) cut into the folds `cv`, scored by the task's headline; returns it, fitted,
+    parts.Part) cut into the folds `cv`, scored by the task's headline; returns it, fitted,
     and its seconds."""
     task, config = plan.task, plan.config
     # Where the run anneals, each fold's fit anneals over its own rows (and the point's epochs

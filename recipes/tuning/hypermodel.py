@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams import api as hparams_api
 
 import zoo
 from recipes.compat import tuner_private
-from recipes.features import preprocess
+from recipes.features import parts, preprocess
 from recipes.training import callbacks as training_callbacks, train
 from recipes.workflow.prepare import build_network, fit_preprocessing
 from recipes.errors import Diverged
@@ -93,12 +93,12 @@ def cross_validation(loaded, k, *, seed):
     stays out), each a `Loaded` whose preprocessing is fitted again, with the same options, on
     the fold's training rows only."""
     splits, folds = loaded.splits, []
-    rows = preprocess.joined([splits.train, splits.val])
+    rows = parts.joined([splits.train, splits.val])
     for fit_rows, val_rows in preprocess.folds(loaded.dataset, rows, k, seed=seed):
         fit, val = rows.take(fit_rows), rows.take(val_rows)
         preprocessing, sources = fit_preprocessing(loaded.dataset, fit, {"train": fit, "val": val},
                                                    **loaded.preprocessing.options)
-        folds.append(replace(loaded, splits=preprocess.Splits(fit, val, splits.test),
+        folds.append(replace(loaded, splits=parts.Splits(fit, val, splits.test),
                              preprocessing=preprocessing, sources=sources))
     return folds
 

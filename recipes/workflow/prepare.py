@@ -18,7 +18,7 @@ import tensorflow as tf
 
 import zoo
 from recipes.data import columns, images, loaders
-from recipes.features import preprocess
+from recipes.features import parts, preprocess
 from recipes.sources import arrays, stream
 from recipes.training import devices
 from recipes.workflow import rules
@@ -47,7 +47,7 @@ class Loaded:
     only, and the network's encoded examples of each part."""
 
     dataset: Dataset
-    splits: preprocess.Splits  # a streamed file's: samples of each part
+    splits: parts.Splits  # a streamed file's: samples of each part
     preprocessing: preprocess.Preprocessing
     sources: dict  # "train" | "val" | "test" -> a training data source (pipeline.DataSource):
     # arrays.Arrays in memory, or a stream.TableStream where the file is read in batches
@@ -69,6 +69,8 @@ def prepare(name, options, command=rules.RUN, extra=None):
     loaded = load(entry, options)
     if loaded.dataset.columns and not options.quiet:  # what each CSV column was taken for
         print(columns.render(loaded.dataset.columns))
+    if loaded.dataset.series and not options.quiet:  # how the series was read: gaps, step
+        print("\n".join(loaded.dataset.series.notes))
     plan = decide(entry, options, loaded)
     return annealed(plan, len(loaded.sources["train"])), loaded
 
@@ -141,12 +143,12 @@ def annealed(plan, rows):
     return replace(plan, hyperparameters={**plan.hyperparameters, "decay_steps": steps})
 
 
-def fit_preprocessing(dataset, train_part, parts, **fit_options):
+def fit_preprocessing(dataset, train_part, named_parts, **fit_options):
     """The preprocessing fitted on `train_part` only (`fit_options`: preprocess.fit's), and
-    `parts` (name -> preprocess.Part) encoded by it, as the network's arrays in memory."""
+    `named_parts` (name -> parts.Part) encoded by it, as the network's arrays in memory."""
     preprocessing = preprocess.fit(dataset, train_part, **fit_options)
     return preprocessing, {name: arrays.encoded(preprocessing, part)
-                           for name, part in parts.items()}
+                           for name, part in named_parts.items()}
 
 
 def checked_kinds(model_name, values):
@@ -194,8 +196,12 @@ def build_network(plan, loaded, policy=None):
     arguments = plan.hyperparameters
     bias = plan.task.output_bias(  # a stream's: its training sample's
         loaded.preprocessing.encode_target(loaded.splits.train.target))
-    if "output_bias" in zoo.hyperparameters(plan.model_name) and "output_bias" not in arguments:
-        arguments = {**arguments, "output_bias": bias}
+    # What the data decides (the output bias, a text's vocabulary size), for a builder that
+    # takes it and where --set does not give it
+    decided = {"output_bias": bias, **loaded.preprocessing.network_arguments}
+    takes = zoo.hyperparameters(plan.model_name)
+    arguments = {**{k: v for k, v in decided.items() if k in takes and v is not None},
+                 **arguments}
     with devices.strategy().scope(), devices.dtype_policy(policy):
         network = zoo.build(plan.model_name, loaded.preprocessing.input_shape,
                             loaded.preprocessing.num_outputs, **arguments)

@@ -10,7 +10,7 @@ split, weights for classes a regression has not) is said where it is read.
 
 from dataclasses import dataclass
 
-from recipes.data import images
+from recipes.data import images, series
 from recipes.sources import stream
 from recipes.training import devices
 from recipes.catalog import MODEL_FOR_TASK, Recipe
@@ -41,6 +41,18 @@ class Asked:
     @property
     def images(self):
         return self.recipe.dataset in images.LOADERS
+
+    @property
+    def series(self):
+        return self.recipe.dataset in series.LOADERS
+
+    @property
+    def series_flags(self):
+        """The series flags given: --time, --features, --window, --horizon."""
+        data = self.options.data
+        given = {"--time": data.time, "--features": data.series_features,
+                 "--window": data.window, "--horizon": data.horizon}
+        return [flag for flag, value in given.items() if value not in (None, ())]
 
     @property
     def streamed(self):
@@ -88,6 +100,10 @@ RULES = [  # a command's own first: they say what it cannot do at all
     Rule((GRID,), lambda a: a.options.augment,
          lambda a: "--augment: grid cross-validates through scikit-learn, which trains on the "
                    "images as they are; leave --augment out"),
+    Rule((GRID,), lambda a: a.series,
+         lambda a: "grid cross-validates through scikit-learn, which fits the network on the "
+                   "targets as they are; a series' forecaster learns them on its inputs' scale: "
+                   "use tune --folds K (folds in time order)"),
     Rule((GRID,), lambda a: a.streamed,
          lambda a: f"grid cross-validates through scikit-learn, in memory; this file would be "
                    f"streamed (--stream, or over {STREAM_MB} MB): use tune, or --no-stream"),
@@ -108,6 +124,15 @@ RULES = [  # a command's own first: they say what it cannot do at all
     # devices' policy, or its UserError where --mixed-precision cannot help (on CPU)
     Rule(EVERY, lambda a: a.options.mixed_precision and not devices.mixed_precision_policy(),
          None),
+    Rule(EVERY, lambda a: a.series_flags and not a.series,
+         lambda a: f"{', '.join(a.series_flags)}: for a time series (the series recipe); "
+                   f"{a.recipe.name} is not one"),
+    Rule(EVERY, lambda a: a.series and a.options.target_transform,
+         lambda a: "--target-transform: a series' target is learned on the scale of its own "
+                   "past values, which the forecast starts from; leave it out"),
+    Rule(EVERY, lambda a: a.options.data.task and a.recipe.task != "infer",
+         lambda a: f"--task: {a.recipe.name}'s task is {a.recipe.task}; --task chooses it for "
+                   f"a file's target (the csv and text recipes)"),
     Rule(EVERY, lambda a: a.augment and not a.images,
          lambda a: f"--augment shifts and rotates training images; {a.recipe.name} is not an "
                    f"image recipe"),

@@ -37,9 +37,12 @@ def write_run(out, plan, loaded, network, result, metrics):
         plots.plot_history(result.history, metric, out / f"{metric}.png", title)
     preprocessing = loaded.preprocessing
     model = encoding.raw_model(preprocessing.spec, plan.task.name, network, preprocessing.scale)
-    if loaded.dataset.is_images:
+    kind = loaded.dataset.kind
+    if kind in ("images", "text"):
         plot_test_errors(out, plan, loaded, model, title)
-    else:  # which raw columns the model uses: into metrics.json and importance.png
+    if kind == "series":
+        plot_forecast(out, plan, loaded, model, metrics, title)
+    if kind in ("table", "series"):  # which raw columns the model uses: metrics, importance.png
         test = loaded.splits.test
         metrics["importance"] = importance.permutation_importance(
             model, preprocessing, plan.task, test.features, test.target, seed=plan.config.seed)
@@ -53,11 +56,32 @@ def write_run(out, plan, loaded, network, result, metrics):
 
 
 def plot_test_errors(out, plan, loaded, model, title):
-    """Image recipes: which classes the test split confuses, and what those images look like."""
+    """Image and text recipes: which classes the test split confuses, and what those images
+    look like, or those texts say."""
     test, classes = loaded.splits.test, loaded.preprocessing.classes
-    answers = model.predict(loaded.preprocessing.feed(test.features),
-                            batch_size=plan.config.batch_size, verbose=0)
-    predicted = plan.task.decode(answers, classes)
+    predicted = plan.task.decode(served_answers(plan, loaded, model, test), classes)
     true = np.asarray(test.target).astype(str)
     plots.plot_confusion_matrix(true, predicted, classes, out / rundir.CONFUSION_MATRIX_FILE, title)
-    plots.plot_misclassified(test.features, true, predicted, out / rundir.MISCLASSIFIED_FILE, title)
+    if loaded.dataset.kind == "text":
+        plots.plot_misclassified_texts(test.features.iloc[:, 0].to_numpy(dtype=object), true,
+                                       predicted, out / rundir.MISCLASSIFIED_FILE, title)
+    else:
+        plots.plot_misclassified(test.features, true, predicted, out / rundir.MISCLASSIFIED_FILE,
+                                 title)
+
+
+def plot_forecast(out, plan, loaded, model, metrics, title):
+    """Series recipes: the test span over time, truth and forecast; the error by horizon step
+    beside the baselines'."""
+    test = loaded.splits.test
+    forecast = served_answers(plan, loaded, model, test)
+    plots.plot_forecast(test.times, np.asarray(test.target), forecast,
+                        out / rundir.FORECAST_FILE, title)
+    plots.plot_horizon_errors(metrics["series"]["mae_by_step"], metrics["series"]["baselines"],
+                              out / rundir.HORIZON_ERRORS_FILE, title)
+
+
+def served_answers(plan, loaded, model, part):
+    """The saved model's answers to the raw inputs of `part`, as predict gets them."""
+    return model.predict(loaded.preprocessing.feed(part.features),
+                         batch_size=plan.config.batch_size, verbose=0)
