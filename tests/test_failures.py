@@ -422,6 +422,13 @@ def test_a_signal_a_library_turned_into_its_own_error_still_exits_as_that_signal
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
     @interrupts.exits
+    def interrupted():  # the usual way: the interrupt itself gets out
+        raise interrupts.Interrupted(signal.SIGINT)
+
+    assert interrupted() == 130
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+    @interrupts.exits
     def broken():
         raise RuntimeError("a real bug")
 

@@ -84,8 +84,8 @@ def exits(main):
         with handled():
             try:
                 return main(*args, **kwargs)
-            except KeyboardInterrupt as stop:
-                stop = Interrupted.of(stop)
+            except KeyboardInterrupt as interrupt:
+                stop = Interrupted.of(interrupt)
             except Exception as error:
                 stop = interrupt_behind(error)
                 if stop is None:
