@@ -20,10 +20,8 @@ from recipes.features.preprocess import table_feed
 
 
 def predict_frame(run, frame):
-    """Predictions for raw rows: values, or class names plus one probability column per class;
-    for a series, the forecast after its last rows (`forecast_frame`)."""
-    if "series" in run.card:
-        return forecast_frame(run, frame)
+    """Predictions for raw rows: values, or class names plus one probability column per class
+    (a series' forecast is `forecast_frame`'s)."""
     if [i["name"] for i in run.card["inputs"]] == [IMAGE_INPUT]:
         raise UserError(f"{run.metrics['recipe']} takes images, not CSV rows; use its SavedModel "
                         f"export (`export`) to serve images")
