@@ -9,7 +9,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from recipes.evaluation import importance, plots
+from recipes.evaluation import evaluate, importance, plots
 from recipes.features import encoding
 from recipes.runs import artifacts, rundir
 
@@ -63,8 +63,9 @@ def plot_test_errors(out, plan, loaded, model, title):
     true = np.asarray(test.target).astype(str)
     plots.plot_confusion_matrix(true, predicted, classes, out / rundir.CONFUSION_MATRIX_FILE, title)
     if loaded.dataset.kind == "text":
-        plots.plot_misclassified_texts(test.features.iloc[:, 0].to_numpy(dtype=object), true,
-                                       predicted, out / rundir.MISCLASSIFIED_FILE, title)
+        texts, _ = evaluate.texts(loaded, "test")
+        plots.plot_misclassified_texts(texts, true, predicted, out / rundir.MISCLASSIFIED_FILE,
+                                       title)
     else:
         plots.plot_misclassified(test.features, true, predicted, out / rundir.MISCLASSIFIED_FILE,
                                  title)
