@@ -3,7 +3,8 @@
     python -m benchmarks.mnist --data-dir ../shared/datasets  # reports/mnist.md, .json, .png
     python -m benchmarks.mnist --quick                         # 1 epoch on a slice: prints only
 
-Side by side, in this one process, one after the other, on the same split of the same data: the
+For each seed (default 1, 2, 3: one seed is not enough to say what a user gets), side by side,
+in this one process, one after the other, on that seed's split of the same data: the
 keras-io baseline (Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense 10, Adam, batch 128, 15
 epochs, no callbacks) and our `mnist-cnn` recipe as `python -m recipes run mnist-cnn` trains it
 (its epochs, batch size, augmentation, learning-rate schedule, early stopping and checkpoints).
@@ -12,9 +13,11 @@ pipeline, `model.fit`), the baseline with no callbacks of its own. Both train on
 the recipe's 48,750 training images, validate on its 11,250 and are tested on MNIST's 10,000
 (keras-io's validation_split=0.1 would train on 54,000). A clock records the wall time at the end
 of each epoch (one more callback, after the others), which gives the time each model first
-reaches 99.0% validation accuracy.
+reaches 99.0% validation accuracy. The goal (issue 25): mnist-cnn's mean test accuracy >= 99.6%,
+>= 99.5% on every seed, in at most 0.6x the baseline's training time of the same seed.
 
-Then each other image recipe runs once through `recipes.workflow.run.run`, against the issue's goal.
+Then each other image recipe runs once (the first seed) through `recipes.workflow.run.run`,
+against its issue's goal.
 """
 
 import dataclasses
@@ -39,8 +42,11 @@ import matplotlib.pyplot as plt  # noqa: E402  (after recipes.evaluation.plots)
 
 BASELINE_EPOCHS, BASELINE_BATCH_SIZE = 15, 128  # keras-io's settings
 VAL_TARGET = 0.99  # the validation accuracy whose first crossing is timed
-GOALS = {"mnist-cnn": 0.994, "mnist-5k-cnn": 0.97, "digits-cnn": 0.985, "mnist-mlp": 0.978,
-         "mnist-softmax": 0.92, "softmax-scratch": 0.915}  # test accuracy, from the issues
+GOALS = {"mnist-cnn": 0.996, "mnist-5k-cnn": 0.97, "digits-cnn": 0.985, "mnist-mlp": 0.978,
+         "mnist-softmax": 0.92, "softmax-scratch": 0.915,
+         "fashion-mnist-cnn": None}  # test accuracy, from the issues (fashion: none set)
+EVERY_SEED, TIME_RATIO = 0.995, 0.6  # mnist-cnn: the least test accuracy of any seed; its time
+SEEDS = (1, 2, 3)
 SCRATCH_GAP = 0.005  # softmax-scratch: within half a point of mnist-softmax (issue 14)
 QUICK_EXAMPLES = 2000  # --quick: training and validation images per model
 
@@ -55,15 +61,17 @@ class EpochClock(keras.callbacks.Callback):
         self.elapsed.append(time.perf_counter() - self.start)
 
 
-def train_and_test(network, plan, loaded, config, extra_callbacks):
-    """Both networks train through here: `train.train` with `extra_callbacks` and the clock."""
+def train_and_test(network, plan, loaded, config, extra_callbacks, test=True):
+    """Both networks train through here: `train.train` with `extra_callbacks` and the clock;
+    then, unless not `test`, their test accuracy (else None)."""
     clock = EpochClock()
     history = train.train(network, loaded.sources["train"], loaded.sources["val"], config,
                           callbacks=[*extra_callbacks, clock]).history
-    scores, _, _ = evaluate.test_metrics(plan, loaded, network)
+    accuracy = (float(evaluate.test_metrics(plan, loaded, network)[0]["accuracy"]) if test
+                else None)
     seconds, epochs = clock.elapsed[-1], len(clock.elapsed)
     first = next((i for i, v in enumerate(history["val_accuracy"]) if v >= VAL_TARGET), None)
-    return {"test_accuracy": float(scores["accuracy"]), "train_seconds": round(seconds, 1),
+    return {"test_accuracy": accuracy, "train_seconds": round(seconds, 1),
             "epochs": epochs, "batch_size": config.batch_size,
             "augment": config.augment is not None,
             "examples_per_second": round(len(loaded.sources["train"]) * epochs / seconds, 1),
@@ -72,6 +80,17 @@ def train_and_test(network, plan, loaded, config, extra_callbacks):
             "parameters": network.count_params(), "jit": bool(network.jit_compile),
             "val_accuracy": [round(float(v), 5) for v in history["val_accuracy"]],
             "elapsed": [round(t, 2) for t in clock.elapsed]}
+
+
+def one_view_accuracy(plan, loaded, network):
+    """The trained network's test accuracy without its shifted views (test_shifts=0, the same
+    weights): what the test-time averaging adds."""
+    if not plan.hyperparameters.get("test_shifts"):
+        return None
+    one_view = build_network(dataclasses.replace(
+        plan, hyperparameters={**plan.hyperparameters, "test_shifts": 0}), loaded)
+    one_view.set_weights(network.get_weights())  # the views layers have no weights
+    return float(evaluate.test_metrics(plan, loaded, one_view)[0]["accuracy"])
 
 
 def side_by_side(data, seed, quick, workdir):
@@ -88,8 +107,10 @@ def side_by_side(data, seed, quick, workdir):
                                   seed=seed, quiet=True)
     baseline = train_and_test(build_network(keras_io, loaded), plan, loaded, keras_io_config,
                               extra_callbacks=[])
-    ours = train_and_test(build_network(plan, loaded), plan, loaded, plan.config,
+    network = build_network(plan, loaded)
+    ours = train_and_test(network, plan, loaded, plan.config,
                           extra_callbacks=callbacks.standard(plan.config, workdir))
+    ours["test_accuracy_one_view"] = one_view_accuracy(plan, loaded, network)
     hyperparameters = {k: v for k, v in plan.hyperparameters.items() if k != "api"}
     return {"keras-io convnet": baseline, "mnist-cnn": {**ours, "hyperparameters": hyperparameters}}
 
@@ -108,7 +129,8 @@ def recipe_rows(data, seed, quick, workdir):
             rows[name] = {"goal": goal, "skipped": str(error)}
             continue
         accuracy = metrics["test"]["accuracy"]
-        rows[name] = {"goal": goal, "test_accuracy": accuracy, "meets_goal": accuracy >= goal,
+        rows[name] = {"goal": goal, "test_accuracy": accuracy,
+                      "meets_goal": None if goal is None else accuracy >= goal,
                       "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
                       "examples_per_second": metrics["examples_per_second"],
                       "baseline_accuracy": metrics["baseline"]["accuracy"]}
@@ -117,43 +139,69 @@ def recipe_rows(data, seed, quick, workdir):
     return rows
 
 
-def plot_val_accuracy(pair, path):
-    """Validation accuracy against wall time: which model gets good sooner."""
+def plot_val_accuracy(pairs, path):
+    """Validation accuracy against wall time, every seed: which model gets good sooner."""
     figure, axes = plt.subplots(figsize=(6, 4))
-    for name, row in pair.items():
-        axes.plot(row["elapsed"], row["val_accuracy"], marker="o", label=name)
+    for (seed, pair), style in zip(pairs.items(), ("-", "--", ":", "-.")):
+        for (name, row), color in zip(pair.items(), ("tab:blue", "tab:orange")):
+            axes.plot(row["elapsed"], row["val_accuracy"], style, marker="o", markersize=3,
+                      color=color, label=f"{name}, seed {seed}")
     axes.axhline(VAL_TARGET, color="gray", linestyle="--", linewidth=1)
     axes.set(title="MNIST validation accuracy over training time", xlabel="seconds",
              ylabel="validation accuracy", ylim=(0.97, 1.0))
     axes.grid(alpha=0.3)
-    axes.legend()
+    axes.legend(fontsize=7)
     artifacts.save_figure(figure, path)
     plt.close(figure)
 
 
-def goal_met(pair):
-    baseline, ours = pair["keras-io convnet"], pair["mnist-cnn"]
-    return (ours["test_accuracy"] >= GOALS["mnist-cnn"]
-            and ours["train_seconds"] <= baseline["train_seconds"])
+def summary(pairs):
+    """mnist-cnn over the seeds: mean and least test accuracy, the worst time ratio to the
+    baseline of the same seed, and whether that meets the goal."""
+    accuracies = [pair["mnist-cnn"]["test_accuracy"] for pair in pairs.values()]
+    ratios = [pair["mnist-cnn"]["train_seconds"] / pair["keras-io convnet"]["train_seconds"]
+              for pair in pairs.values()]
+    mean, least, worst = sum(accuracies) / len(accuracies), min(accuracies), max(ratios)
+    one_view = [pair["mnist-cnn"]["test_accuracy_one_view"] for pair in pairs.values()]
+    return {"mean_test_accuracy": round(mean, 5), "least_test_accuracy": least,
+            "mean_test_accuracy_one_view": (None if None in one_view
+                                            else round(sum(one_view) / len(one_view), 5)),
+            "worst_time_ratio": round(worst, 3),
+            "met": mean >= GOALS["mnist-cnn"] and least >= EVERY_SEED and worst <= TIME_RATIO}
 
 
-def pair_section(pair):
-    baseline, ours = pair["keras-io convnet"], pair["mnist-cnn"]
-    lines = ["| model | parameters | epochs x batch | augmented | test accuracy | train seconds | "
-             f"examples/s | first epoch ≥ {VAL_TARGET:.0%} val | seconds to it |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for name, row in pair.items():
-        first, seconds = row["epoch_to_val_target"], row["seconds_to_val_target"]
-        lines.append(f"| {name} | {row['parameters']:,} | {row['epochs']} x {row['batch_size']} | "
-                     f"{'yes' if row['augment'] else 'no'} | {row['test_accuracy']:.4f} | "
-                     f"{row['train_seconds']:.1f} | {row['examples_per_second']:.0f} | "
-                     f"{first or '–'} | {'–' if seconds is None else f'{seconds:.1f}'} |")
+def one_view_line(result):
+    if result["mean_test_accuracy_one_view"] is None:
+        return []
+    return ["", f"The same trained networks without their shifted views at test time "
+                f"(`test_shifts=0`): mean test accuracy "
+                f"{result['mean_test_accuracy_one_view']:.2%}."]
+
+
+def pair_section(pairs):
+    lines = ["| seed | model | parameters | epochs x batch | augmented | test accuracy | "
+             f"train seconds | time ratio | examples/s | first epoch ≥ {VAL_TARGET:.0%} val | "
+             "seconds to it |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for seed, pair in pairs.items():
+        baseline_seconds = pair["keras-io convnet"]["train_seconds"]
+        for name, row in pair.items():
+            first, seconds = row["epoch_to_val_target"], row["seconds_to_val_target"]
+            lines.append(
+                f"| {seed} | {name} | {row['parameters']:,} | {row['epochs']} x "
+                f"{row['batch_size']} | {'yes' if row['augment'] else 'no'} | "
+                f"{row['test_accuracy']:.4f} | {row['train_seconds']:.1f} | "
+                f"{row['train_seconds'] / baseline_seconds:.2f} | "
+                f"{row['examples_per_second']:.0f} | {first or '–'} | "
+                f"{'–' if seconds is None else f'{seconds:.1f}'} |")
+    result = summary(pairs)
+    hyperparameters = next(iter(pairs.values()))["mnist-cnn"]["hyperparameters"]
     return lines + [
-        "", f"Goal: mnist-cnn ≥ {GOALS['mnist-cnn']:.1%} test accuracy in no more wall time than "
-        f"the baseline: **{'met' if goal_met(pair) else 'not met'}** ({ours['test_accuracy']:.2%} "
-        f"in {ours['train_seconds']:.0f} s vs {baseline['test_accuracy']:.2%} in "
-        f"{baseline['train_seconds']:.0f} s). mnist-cnn's hyperparameters: "
-        f"`{ours['hyperparameters']}`.", "", "![validation accuracy over time](mnist.png)", ""]
+        "", f"Goal: mnist-cnn's mean test accuracy ≥ {GOALS['mnist-cnn']:.1%}, ≥ "
+        f"{EVERY_SEED:.1%} on every seed, in at most {TIME_RATIO}x the baseline's training time "
+        f"of the same seed: **{'met' if result['met'] else 'not met'}** (mean "
+        f"{result['mean_test_accuracy']:.2%}, least {result['least_test_accuracy']:.2%}, worst "
+        f"time ratio {result['worst_time_ratio']:.2f}). mnist-cnn's hyperparameters: "
+        f"`{hyperparameters}`.", *one_view_line(result), "", "![validation accuracy over time](mnist.png)", ""]
 
 
 def recipes_section(rows):
@@ -161,11 +209,13 @@ def recipes_section(rows):
              "| recipe | goal | test accuracy | met | epochs | train seconds | examples/s | "
              "scikit-learn baseline |", "|---|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
+        goal = "–" if row["goal"] is None else f"{row['goal']:.1%}"
         if "skipped" in row:
-            lines.append(f"| {name} | {row['goal']:.1%} | skipped: {row['skipped']} | | | | | |")
+            reason = row["skipped"].split(" (")[0]  # the message's first words, not its URL
+            lines.append(f"| {name} | {goal} | skipped: {reason} | | | | | |")
             continue
-        lines.append(f"| {name} | {row['goal']:.1%} | {row['test_accuracy']:.4f} | "
-                     f"{'✓' if row['meets_goal'] else '✗'} | {row['epochs']} | "
+        met = {None: "–", True: "✓", False: "✗"}[row["meets_goal"]]
+        lines.append(f"| {name} | {goal} | {row['test_accuracy']:.4f} | {met} | {row['epochs']} | "
                      f"{row['train_seconds']:.1f} | {row['examples_per_second']:.0f} | "
                      f"{row['baseline_accuracy']:.4f} |")
     return lines + ["", *scratch_line(rows), "scikit-learn baseline: LogisticRegression on at "
@@ -186,39 +236,44 @@ def scratch_line(rows):
             f"**{met}**.", ""]
 
 
-def markdown(pair, rows, ran_on):
-    jit = any(row["jit"] for row in pair.values())
+def markdown(pairs, rows, ran_on):
+    jit = any(row["jit"] for pair in pairs.values() for row in pair.values())
     lines = ["# MNIST: mnist-cnn vs the keras-io convnet, and the other image recipes", "",
              f"Written by {common.written_by(__file__)}; its docstring says how the two are "
              f"trained. Machine: {common.machine_line(ran_on)}, XLA {'on' if jit else 'off'}.",
              ""]
-    return "\n".join(lines + (pair_section(pair) if pair else []) + recipes_section(rows)) + "\n"
+    return "\n".join(lines + (pair_section(pairs) if pairs else []) + recipes_section(rows)) + "\n"
 
 
 def main():
     parser = common.arguments(__file__, __doc__,
-                              quick=f"1 epoch, {QUICK_EXAMPLES} images for the pair")
+                              quick=f"1 epoch, {QUICK_EXAMPLES} images for the pair, one seed")
     parser.add_argument("--data-dir", metavar="DIR", help="folder holding mnist.npz or the MNIST "
                         "IDX files (default: the project's data/ folder, then Keras' download)")
-    parser.add_argument("--seed", type=int, default=0, help="split, initial weights, shuffling")
+    parser.add_argument("--seeds", type=lambda text: [int(seed) for seed in text.split(",")],
+                        default=list(SEEDS), help="comma-separated seeds of the side-by-side "
+                        "runs: split, initial weights, shuffling (default: 1,2,3)")
     args = parser.parse_args()
+    seeds = args.seeds[:1] if args.quick else args.seeds
     data = DataOptions(data_dir=args.data_dir)
     ran_on = common.machine()
+    pairs = {}
     with tempfile.TemporaryDirectory() as workdir:
         try:
-            pair = side_by_side(data, args.seed, args.quick, workdir)
+            for seed in seeds:
+                pairs[seed] = side_by_side(data, seed, args.quick, workdir)
+                for name, row in pairs[seed].items():
+                    print(f"seed {seed} {name:<17} test accuracy {row['test_accuracy']:.4f} in "
+                          f"{row['train_seconds']:.0f} s ({row['examples_per_second']:.0f} "
+                          f"examples/s); {VAL_TARGET:.0%} validation accuracy after "
+                          f"{row['seconds_to_val_target']} s", flush=True)
         except DataUnavailable as error:
             print(f"side by side skipped: {error}")
-            pair = {}
-        for name, row in pair.items():
-            print(f"{name:<17} test accuracy {row['test_accuracy']:.4f} in "
-                  f"{row['train_seconds']:.0f} s ({row['examples_per_second']:.0f} examples/s); "
-                  f"{VAL_TARGET:.0%} validation accuracy after {row['seconds_to_val_target']} s",
-                  flush=True)
-        rows = recipe_rows(data, args.seed, args.quick, workdir)
-    common.finish(args, "mnist", markdown(pair, rows, ran_on),
-                  {"seed": args.seed, "machine": ran_on, "side_by_side": pair, "recipes": rows},
-                  {"mnist.png": lambda path: plot_val_accuracy(pair, path)} if pair else {})
+        rows = recipe_rows(data, seeds[0], args.quick, workdir)
+    common.finish(args, "mnist", markdown(pairs, rows, ran_on),
+                  {"seeds": seeds, "machine": ran_on, "side_by_side": pairs,
+                   "summary": summary(pairs) if pairs else None, "recipes": rows},
+                  {"mnist.png": lambda path: plot_val_accuracy(pairs, path)} if pairs else {})
 
 
 if __name__ == "__main__":

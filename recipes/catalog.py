@@ -49,11 +49,15 @@ CATALOG = [
     Recipe("linear-scratch", "linear-synthetic", "linear_regression", "regression",
            {"learning_rate": 0.03}, epochs=10, batch_size=10, patience=5, loop="scratch",
            description="The same fit from scratch: tf.Variable w, b and w -= lr * grad (D2L 3.4)"),
-    # Images. mnist-cnn, augmented and annealed over 8 epochs, measured 99.43-99.52% (seeds 0, 1)
-    # in 45-59 s, under keras-io's convnet's 15 epochs (72-103 s).
-    Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass", epochs=8, batch_size=128, patience=8,
-           augment=True, anneal=True,
-           description="Full MNIST: 5x5 + 3x3 convnet, augmented, cosine-decayed Adam"),
+    # Images. mnist-cnn: augmented, 8 epochs of Adam at 5e-3 warmed up over the first 10% of
+    # steps then cosine-annealed, labels smoothed by 0.1, and at test time the mean over five
+    # one-pixel-shifted views. Chosen on seed 1's validation split (benchmarks/mnist.py's report
+    # says how; the test split chose nothing).
+    Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass",
+           {"learning_rate": 5e-3, "warmup": 0.1, "label_smoothing": 0.1, "test_shifts": 1},
+           epochs=8, batch_size=128, patience=8, augment=True, anneal=True,
+           description="Full MNIST: 5x5 + 3x3 convnet, augmented, warmed-up cosine-decayed Adam, "
+                       "shifted views averaged"),
     Recipe("mnist-mlp", "mnist", "mnist_mlp", "multiclass", {"dropout": 0.2}, epochs=30,
            batch_size=128, patience=3,
            description="Full MNIST, Dense 512 -> softmax, RMSprop (Deep Learning with Python)"),

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import zoo
+from zoo.common import learning_rate_schedule
+from recipes.catalog import RECIPES
 from recipes.data import images, loaders
 from recipes.features import encoding, parts, preprocess
 from recipes.data.dataset import DataOptions
@@ -77,6 +79,42 @@ def test_mnist_cnn_arguments_shape_the_network():
     assert small.optimizer.get_config()["learning_rate"]["class_name"] == "CosineDecay"
 
 
+@pytest.mark.parametrize("api", ["sequential", "functional"])
+def test_test_shifts_average_five_shifted_views_at_inference_only(api, tmp_path):
+    """mnist_cnn(test_shifts=1): inference answers the mean of the network's answers to the
+    image and its copies moved one pixel up, down, left and right; training sees the image."""
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 28, 28, 1), dtype=np.float32)
+    shifted = zoo.build("mnist_cnn", (28, 28, 1), 10, test_shifts=1, dropout=0.0, api=api)
+    plain = zoo.build("mnist_cnn", (28, 28, 1), 10, dropout=0.0, api=api)
+    plain.set_weights(shifted.get_weights())  # the copies layers have no weights
+    views = [images, np.pad(images[:, 1:], [(0, 0), (0, 1), (0, 0), (0, 0)]),
+             np.pad(images[:, :-1], [(0, 0), (1, 0), (0, 0), (0, 0)]),
+             np.pad(images[:, :, 1:], [(0, 0), (0, 0), (0, 1), (0, 0)]),
+             np.pad(images[:, :, :-1], [(0, 0), (0, 0), (1, 0), (0, 0)])]
+    expected = np.mean([plain.predict(view, verbose=0) for view in views], axis=0)
+    np.testing.assert_allclose(shifted.predict(images, verbose=0), expected, atol=1e-6)
+    assert not np.allclose(expected, plain.predict(images, verbose=0), atol=1e-4)
+    np.testing.assert_allclose(shifted(images, training=True).numpy(),
+                               plain(images, training=True).numpy(), atol=1e-6)
+    # trains a step, then round-trips in safe mode with its smoothed loss and warmed schedule
+    smooth = zoo.build("mnist_cnn", (28, 28, 1), 10, test_shifts=1, label_smoothing=0.1,
+                       decay_steps=10, warmup=0.2, dropout=0.0, api=api)
+    smooth.fit(images, np.eye(10, dtype="float32")[[1, 2, 3]], epochs=1, verbose=0)
+    smooth.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0),
+                               smooth.predict(images, verbose=0), atol=1e-6)
+    assert loaded.loss.get_config()["label_smoothing"] == 0.1
+
+
+def test_warmup_rises_from_a_25th_then_decays_over_the_rest():
+    schedule = learning_rate_schedule(1e-2, 100, warmup=0.1)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(rates[:3], [4e-4, 5.2e-3, 1e-2], rtol=1e-5)
+    assert rates[2] > rates[3] > rates[4] == pytest.approx(1e-4)
+
+
 def test_annealed_recipes_decay_the_learning_rate_over_every_step_of_the_run():
     # mnist-5k-cnn trains on 3,250 images in batches of 64: 51 steps an epoch
     for epochs in (3, 40):
@@ -92,6 +130,9 @@ def test_annealed_recipes_decay_the_learning_rate_over_every_step_of_the_run():
     ((4,), {}, r"mnist_cnn takes images \(height, width, channels\), got input shape \(4,\)"),
     ((28, 28, 1), {"padding": "full"}, r"unknown padding 'full'; valid: valid, same"),
     ((28, 28, 1), {"decay_steps": -1}, r"decay_steps must be >= 0"),
+    ((28, 28, 1), {"test_shifts": 28}, r"test_shifts must be in \[0, 28\) pixels"),
+    ((28, 28, 1), {"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
+    ((28, 28, 1), {"decay_steps": 10, "warmup": -0.1}, r"warmup must be in \[0, 1\)"),
 ])
 def test_mnist_cnn_rejects_what_it_cannot_build(shape, kwargs, message):
     with pytest.raises(zoo.ZooError, match=message):
@@ -244,3 +285,21 @@ def test_digits_cnn_beats_chance_by_far_and_writes_the_image_plots(tmp_path):
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["classes"] == [str(digit) for digit in range(10)]
+
+
+def test_mnist_cnn_defaults_rerun_identically_with_deterministic(tmp_path):
+    """mnist-cnn's hyperparameters (its shifted views, smoothed labels, warmed-up schedule), on
+    the offline 5,000 digits, augmented: the same seed with --deterministic twice gives the
+    same test accuracy and the same served probabilities."""
+    hyperparameters = RECIPES["mnist-cnn"].hyperparameters
+    assert hyperparameters.get("test_shifts")  # the default this guards
+    runs = []
+    for attempt in ("first", "second"):
+        out = tmp_path / attempt
+        metrics = run("mnist-5k-cnn", RunOptions(
+            epochs=2, seed=3, deterministic=True, quiet=True, out=out, augment=True,
+            hyperparameters=dict(hyperparameters)))
+        runs.append((metrics["test"]["accuracy"],
+                     json.loads((out / "metrics.json").read_text())["test"]))
+    assert runs[0] == runs[1]
+    assert runs[0][0] > 0.5  # two epochs of 3,250 digits already far beyond chance (0.1)

@@ -81,14 +81,25 @@ def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3, loss=None,
     return model
 
 
-def learning_rate_schedule(learning_rate, decay_steps):
-    """A constant step size, or a cosine decay to 1% of it over `decay_steps` optimizer steps."""
+def learning_rate_schedule(learning_rate, decay_steps, warmup=0.0):
+    """A constant step size, or a cosine decay to 1% of it over `decay_steps` optimizer steps.
+
+    `warmup` > 0 spends that fraction of the steps first rising linearly from 1/25 of the step
+    size (one-cycle's start, Smith & Topin 2017): large early steps from random weights would
+    otherwise throw away what the first batches taught.
+    """
     positive(learning_rate, "learning_rate")
     if decay_steps < 0:
         raise ZooError(f"decay_steps must be >= 0 (0: constant learning rate), got {decay_steps}")
+    fraction(warmup, "warmup")
     if not decay_steps:
         return learning_rate
-    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
+    warmup_steps = int(decay_steps * warmup)
+    if not warmup_steps:
+        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate / 25, decay_steps - warmup_steps, alpha=0.01,
+        warmup_target=learning_rate, warmup_steps=warmup_steps)
 
 
 def annealing_steps(rows, batch_size, epochs):

@@ -4,6 +4,10 @@ simple RNN (the recurrence over the time axis by hand).
 Each mirrors its Keras layer closely enough to replace it (Dense in any builder with
 `dense="scratch"`, SimpleRNN as `text_classifier(kind="rnn")`): same initializers and weight
 order, so copied weights give the same outputs.
+
+And the few layers a builder needs that Keras lacks, registered so that a saved model loads in
+safe mode: `SumOfPaths` and `LastValue` (branches inside a layer list), `ShiftedCopies` and
+`CopyMean` (test-time averaging over shifted views of an image).
 """
 
 import keras
@@ -196,6 +200,55 @@ class LastValue(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "outputs": self.outputs}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ShiftedCopies(keras.layers.Layer):
+    """At inference, each image and its four copies moved `shift` pixels up, down, left and
+    right (the border filled with zeros), stacked along the batch axis: the network then sees
+    five views of every image and `CopyMean` averages its answers to them (test-time
+    augmentation, inside the model so predict, export and TF Serving all serve it). In
+    training the images pass unchanged: the random shifts of --augment already vary them."""
+
+    copies = 5
+
+    def __init__(self, shift=1, **kwargs):
+        super().__init__(**kwargs)
+        self.shift = int(shift)
+
+    def call(self, inputs, training=None):
+        if training:
+            return inputs
+        s = self.shift
+        no_pad = [0, 0]
+        moved = [  # (n, height, width, channels): rows are axis 1, columns axis 2
+            ops.pad(inputs[:, s:], [no_pad, [0, s], no_pad, no_pad]),
+            ops.pad(inputs[:, :-s], [no_pad, [s, 0], no_pad, no_pad]),
+            ops.pad(inputs[:, :, s:], [no_pad, no_pad, [0, s], no_pad]),
+            ops.pad(inputs[:, :, :-s], [no_pad, no_pad, [s, 0], no_pad]),
+        ]
+        return ops.concatenate([inputs, *moved], axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "shift": self.shift}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CopyMean(keras.layers.Layer):
+    """The mean of the answers to `ShiftedCopies`' views of each image, at inference; in
+    training, the answers as they are (there were no copies)."""
+
+    def call(self, inputs, training=None):
+        if training:
+            return inputs
+        views = ops.reshape(inputs, (ShiftedCopies.copies, -1, *inputs.shape[1:]))
+        return ops.mean(views, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 def layer_from(layer_or_config):

@@ -1,7 +1,8 @@
 """Networks for small grayscale images such as MNIST digits: two convnets and a dense baseline.
 
 - `mnist_cnn`: two convolution blocks (5x5 then 3x3, optionally batch-normalised) and a dense
-  head, with width, dropout and L2 as arguments, and an optional cosine learning-rate decay.
+  head, with width, dropout and L2 as arguments, an optional cosine learning-rate decay after a
+  warmup, label smoothing, and test-time averaging over shifted views inside the model.
 - `keras_io_convnet`: the keras-io "Simple MNIST convnet", unchanged, as the benchmark baseline.
 - `mnist_mlp`: Dense 512 -> softmax, the first network of Deep Learning with Python.
 
@@ -11,8 +12,9 @@ takes images, as it flattens first.
 
 import keras
 
-from zoo.common import (assemble, choose, compile_for, dense_layer, learning_rate_schedule,
-                         positive)
+from zoo.common import (assemble, choose, compile_for, dense_layer, fraction,
+                         learning_rate_schedule, positive)
+from zoo.layers import CopyMean, ShiftedCopies
 from zoo.registry import ZooError, register
 from zoo.tabular import mlp_layers
 
@@ -20,12 +22,14 @@ PADDINGS = ("valid", "same")
 
 
 def mnist_cnn_space(hp):
-    """Search space of `mnist_cnn`: filters, dense width, dropout, L2, optimizer, step size."""
+    """Search space of `mnist_cnn`: filters, dense width, dropout, L2, label smoothing,
+    optimizer, step size."""
     return {
         "filters": hp.Int("filters", 16, 64, step=2, sampling="log"),
         "dense_units": hp.Int("dense_units", 64, 256, step=2, sampling="log"),
         "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
         "l2": hp.Float("l2", 1e-6, 1e-3, sampling="log"),
+        "label_smoothing": hp.Choice("label_smoothing", [0.0, 0.1]),
         "optimizer": hp.Choice("optimizer", ["adam", "rmsprop", "sgd"]),
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
     }
@@ -63,7 +67,8 @@ def check_images(input_shape, kernel_sizes, padding, name):
 @register(tasks=("multiclass",), inputs=("images",), space=mnist_cnn_space)
 def mnist_cnn(input_shape, num_outputs, filters=32, kernel_size=5, dense_units=128, dropout=0.2,
               l2=0.0, batch_norm=False, padding="valid", api="functional", optimizer="adam",
-              learning_rate=3e-3, decay_steps=0):
+              learning_rate=3e-3, decay_steps=0, warmup=0.0, label_smoothing=0.0,
+              test_shifts=0):
     """A conv block of `filters` (`kernel_size`), a 3x3 one of twice as many, dense, softmax.
 
     A 5x5 first layer sees a whole pen stroke of a 28x28 digit: on MNIST it reached 99.45-99.5%
@@ -71,10 +76,19 @@ def mnist_cnn(input_shape, num_outputs, filters=32, kernel_size=5, dense_units=1
     a third more time per epoch for no gain there (it does help on 8x8 digits). padding "valid"
     is cheaper (28x28 shrinks to 5x5); "same" keeps small images (8x8) large enough for both
     poolings. `decay_steps` > 0 anneals the learning rate over that many optimizer steps
-    (epochs x batches per epoch), then holds it at 1%.
+    (epochs x batches per epoch), then holds it at 1%, after a linear `warmup` over that
+    fraction of them. `label_smoothing` moves that much of each one-hot target evenly onto
+    the other classes, so the network is not pushed to ever more confident outputs.
+    `test_shifts` = k > 0 answers, at inference only, the mean over each image and its copies
+    moved k pixels up, down, left and right (zoo.layers.ShiftedCopies): five times the
+    inference cost for a digit seen slightly off-centre.
     """
     kernel_sizes = (positive(kernel_size, "kernel_size"), 3)
     check_images(input_shape, kernel_sizes, choose(padding, PADDINGS, "padding"), "mnist_cnn")
+    if test_shifts < 0 or test_shifts >= min(input_shape[:2]):
+        raise ZooError(f"test_shifts must be in [0, {min(input_shape[:2])}) pixels for "
+                       f"{input_shape[0]}x{input_shape[1]} images, got {test_shifts}")
+    fraction(label_smoothing, "label_smoothing")
     layers = [*conv_block(filters, kernel_sizes[0], name="block1", padding=padding,
                           batch_norm=batch_norm, l2=l2),
               *conv_block(2 * filters, kernel_sizes[1], name="block2", padding=padding,
@@ -82,9 +96,14 @@ def mnist_cnn(input_shape, num_outputs, filters=32, kernel_size=5, dense_units=1
               keras.layers.Flatten(name="flatten"),
               *mlp_layers((dense_units,), activation="relu", dropout=dropout, l2=l2, dense="keras"),
               dense_layer(num_outputs, activation="softmax", name="output")]
+    if test_shifts:
+        layers = [ShiftedCopies(test_shifts, name="shifted_copies"), *layers,
+                  CopyMean(name="copy_mean")]
     model = assemble(input_shape, layers, api=api, name="mnist_cnn")
-    return compile_for(model, "multiclass", optimizer=optimizer,
-                       learning_rate=learning_rate_schedule(learning_rate, decay_steps))
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+            if label_smoothing else None)  # None: the task's loss
+    return compile_for(model, "multiclass", optimizer=optimizer, loss=loss,
+                       learning_rate=learning_rate_schedule(learning_rate, decay_steps, warmup))
 
 
 @register(tasks=("multiclass",), inputs=("images",))
