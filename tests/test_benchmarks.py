@@ -8,12 +8,16 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from benchmarks import reliability
+from benchmarks import csv_suite, peers, reliability
+from recipes.data.dataset import DataOptions
 from recipes.sources import arrays
 from recipes.training import callbacks
 from recipes.training.pipeline import EpochOrder
+from recipes.workflow.prepare import prepare
+from recipes.workflow.run import RunOptions
 from tests.conftest import ROOT
 
 BENCHMARKS = sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py")  # not the helpers
@@ -106,3 +110,31 @@ def test_the_dropout_state_ablation_replaces_what_the_backup_saves(monkeypatch):
 def test_an_ablation_of_a_name_that_is_gone_fails_loudly():
     with pytest.raises(RuntimeError, match="no longer exists"):
         reliability.ablate(arrays, "no_such_pipeline", lambda old: old)
+
+
+@pytest.mark.parametrize("peer", peers.available())
+def test_each_peer_learns_a_table_with_categories_dates_and_gaps_from_the_runs_split(tmp_path,
+                                                                                     peer):
+    """The peers see the run's own split, categories as categories (a gap its own level) and a
+    date as numbers: on a table whose label is the category, each is near perfect on test."""
+    rows = 300
+    kind = np.array(["red", "blue", "green"], dtype=object)[np.arange(rows) % 3]
+    kind[::17] = ""
+    frame = pd.DataFrame({"size": np.random.default_rng(0).normal(size=rows), "kind": kind,
+                          "day": pd.date_range("2020-01-01", periods=rows).strftime("%Y-%m-%d"),
+                          "label": np.where(kind == "red", "yes", "no")})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    options = RunOptions(quiet=True, data=DataOptions(path=str(tmp_path / "t.csv"),
+                                                      target="label"))
+    plan, loaded = prepare("csv", options)
+    assert list(peers.view(loaded, "test").columns) == [
+        "size", "kind", "day_year", "day_month", "day_days", "day_weekday", "day_yearday"]
+    accuracy, seconds = peers.fit_and_score(peer, plan, loaded, seed=0)
+    assert accuracy > 0.95 and seconds >= 0
+
+
+def test_the_error_ratio_compares_errors_and_has_no_ratio_against_a_perfect_score():
+    assert csv_suite.error_ratio("accuracy", 0.9, 0.8) == pytest.approx(0.5)
+    assert csv_suite.error_ratio("mae", 3.0, 2.0) == pytest.approx(1.5)
+    assert csv_suite.error_ratio("accuracy", 0.99, 1.0) is None  # not 0.01 / 1e-12
+    assert csv_suite.error_ratio("accuracy", 1.0, 1.0) == 1.0

@@ -93,7 +93,7 @@ def train_member(plan, loaded, index, quiet):
 
     A seed ensemble averages away what one initialisation's luck adds: measured on the dev
     suite's validation splits, 5 networks cut bike sharing's MAE 4% and california's 3%, for 5x
-    the training time; bank marketing and heart disease gained nothing (see the README)."""
+    the training time; bank marketing and heart disease gained nothing (docs/your-own-csv.md)."""
     member = replace(plan, config=replace(plan.config, seed=member_seed(plan, index)))
     network = build_network(member, loaded)
     if not quiet:
