@@ -84,10 +84,65 @@ def test_permutation_importance_finds_the_column_the_answer_depends_on():
     inputs = keras.Input(prep.input_shape)
     network = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="head")(inputs))
     network.get_layer("head").set_weights([np.array([[20.0], [0.0]]), np.zeros(1)])
-    model = encoding.raw_model(prep.spec, "binary", network)
-    found = importance.permutation_importance(model, prep, zoo.task("binary"), features, target,
-                                              seed=0)
+    found = importance.permutation_importance(network, prep, zoo.task("binary"), features,
+                                              target, seed=0)
     assert found["signal"] > 0.3 and abs(found["noise"]) < 1e-9
+
+
+def importance_through_the_raw_model(model, prep, task, features, target, seed, repeats=3):
+    """The reference: each shuffled raw column fed whole to the raw-input model, in the order
+    `permutation_importance` draws its permutations."""
+    feed, rng = prep.feed(features), np.random.default_rng(seed)
+    mae = lambda answers: float(np.mean(np.abs(np.asarray(answers)[:, 0] - target)))
+    baseline = mae(model.predict(feed, verbose=0))
+    found = {}
+    for column in prep.spec["inputs"]:
+        name = column["name"]
+        scores = [mae(model.predict({**feed, name: feed[name][rng.permutation(len(target))]},
+                                    verbose=0)) for _ in range(repeats)]
+        found[column["column"]] = float(np.mean(scores)) - baseline
+    return found
+
+
+def test_importance_through_encoded_rows_equals_shuffling_raw_columns_through_the_model():
+    """Moving encoded rows is shuffling the raw column: numbers with gaps and bins, a category
+    with a gap, a date; against the raw-input model answering each shuffled copy whole."""
+    rng = np.random.default_rng(1)
+    rows = 300
+    size = rng.normal(size=rows)
+    size[::13] = np.nan
+    features = pd.DataFrame({
+        "size": size, "city": rng.choice(["a", "b", "c", ""], rows),
+        "day": pd.date_range("2021-01-01", periods=rows).strftime("%Y-%m-%d")})
+    target = pd.Series(rng.normal(size=rows))
+    prep = fitted(features, None, target=target, task="regression", bins=8)
+    inputs = keras.Input(prep.input_shape)
+    keras.utils.set_random_seed(0)
+    network = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(8, "tanh")(inputs)))
+    task = zoo.task("regression")
+    model = encoding.raw_model(prep.spec, "regression", network, prep.scale)
+    found = importance.permutation_importance(network, prep, task, features, target, seed=3)
+    expected = importance_through_the_raw_model(model, prep, task, features, target.to_numpy(), 3)
+    assert set(found) == {"size", "city", "day"}
+    for column in expected:
+        assert found[column] == pytest.approx(expected[column], rel=1e-3, abs=1e-5)
+    assert min(abs(v) for v in found.values()) > 1e-4  # every column moved some answers
+
+
+def test_importance_encodes_each_copy_whole_where_an_encoded_column_mixes_inputs():
+    """An encoding whose first column is a + b: moving rows would be wrong, so the copies of
+    each input are encoded whole; the answers then depend on a only through that column."""
+    a, b = np.arange(8.0), np.arange(8.0)[::-1] * 10
+    prep = SimpleNamespace(
+        spec={"inputs": [{"name": "a", "column": "a"}, {"name": "b", "column": "b"}]},
+        scale=None, classes=[], feed=lambda features: {"a": a, "b": b},
+        encode_feed=lambda feed: np.stack([feed["a"] + feed["b"], feed["b"]], axis=1))
+    inputs = keras.Input((2,))
+    network = keras.Model(inputs, keras.layers.Dense(1, name="head")(inputs))
+    network.get_layer("head").set_weights([np.array([[1.0], [-1.0]]), np.zeros(1)])  # = a
+    found = importance.permutation_importance(network, prep, zoo.task("regression"), None,
+                                              pd.Series(a), seed=0)
+    assert found["a"] > 1 and found["b"] == pytest.approx(0, abs=1e-5)
 
 
 def test_balanced_class_weights_weigh_the_rare_class_up():

@@ -1,51 +1,108 @@
 """Which raw columns a trained model uses: permutation importance on the test split.
 
-Each raw column's test values are shuffled in turn (the others left as they are) and the served
-model, the one `predict` uses, answers again; the importance is how much the task's headline
-(accuracy, or MAE) gets worse. A column the model ignores scores about 0; a leaking column (an
-ID that encodes the answer, a value recorded after the fact) stands out far above the rest.
-This is scikit-learn's `permutation_importance` idea, written over the raw-input model so that
-one-hot and date columns count as the one column the user knows.
+Each raw column's test values are shuffled in turn (the others left as they are) and the model
+answers again; the importance is how much the task's headline (accuracy, or MAE) gets worse. A
+column the model ignores scores about 0; a leaking column (an ID that encodes the answer, a value
+recorded after the fact) stands out far above the rest. This is scikit-learn's
+`permutation_importance` idea, over raw columns so that one-hot and date columns count as the
+one column the user knows.
+
+The answers are the saved model's, computed in two halves: the encoder layer once on the test
+rows, then the network on shuffled copies of the encoded rows. Encoding is row by row and each
+encoded column comes from one raw input, so shuffling a raw column is moving its encoded columns'
+rows: the encoding (most of the raw model's cost: string lookups, bins) is not redone for every
+shuffle, which made importance the slowest step after training on large tables.
 """
 
 import numpy as np
 
 from recipes.evaluation import baselines
+from recipes.features import targets
 
-# Rows per `predict` call: every shuffled copy of the test rows goes through the model in as few
-# calls as this allows. One call per shuffle cost ~0.3 s of tf.data set-up and tracing each, 45 s
-# on an 80-column table; memory stays a few hundred MB of raw cells at most.
-ROWS_PER_CALL = 200_000
+# Encoded cells per `predict` call: the shuffled copies go through the network in as few calls
+# as this allows (one call per shuffle cost ~0.3 s of set-up each); 2^25 float32 cells: 128 MB.
+CELLS_PER_CALL = 2 ** 25
+ROWS_PER_ENCODE = 200_000  # raw rows per call of the encoder: a few hundred MB of cells at most
 
 
-def permutation_importance(model, preprocessing, task, features, target, *, seed, repeats=3):
+def permutation_importance(network, preprocessing, task, features, target, *, seed, repeats=3):
     """Raw column -> mean loss of the headline over `repeats` shuffles (positive: it matters)."""
     feed = preprocessing.feed(features)
-    sign = 1 if task.direction == "max" else -1
+    encoded = preprocessing.encode_feed(feed)
+    rows = len(encoded)
+    flat = encoded.reshape(rows, -1)
     rng = np.random.default_rng(seed)
     names = [column["name"] for column in preprocessing.spec["inputs"]]
-    shuffles = [(name, rng.permutation(feed[name])) for name in names for _ in range(repeats)]
-    baseline, *scores = scores_of(model, feed, [(None, None), *shuffles], task,
-                                  preprocessing.classes, target)
+
+    def copies():  # made as they are scored: memory stays within CELLS_PER_CALL
+        yield flat  # the baseline: the rows as they are
+        for name, rolled in zip(names, rolled_copies(preprocessing, feed, names, flat.shape)):
+            yield from shuffled(preprocessing, feed, flat, name, rolled,
+                                [rng.permutation(rows) for _ in range(repeats)])
+
+    baseline, *scores = scores_of(network, copies(), encoded.shape[1:], preprocessing, task,
+                                  target)
+    sign = 1 if task.direction == "max" else -1
     losses = sign * (baseline - np.asarray(scores).reshape(len(names), repeats))
     return {column["column"]: round(float(np.mean(loss)), 6)
             for column, loss in zip(preprocessing.spec["inputs"], losses)}
 
 
-def scores_of(model, feed, shuffles, task, classes, target):
-    """The headline of the model's answers on `feed` with each (input name, shuffled values)
-    in place (None: as it is), the copies stacked into as few `predict` calls as fit."""
+def rolled_copies(preprocessing, feed, names, shape):
+    """For each input name, the encoded rows (flattened to `shape`) with that input's values
+    rolled by one row, encoded in as few calls as ROWS_PER_ENCODE allows (building the encoder
+    and its lookups costs more than encoding a few thousand rows)."""
+    rows = shape[0]
+    per_call = max(1, ROWS_PER_ENCODE // max(rows, 1))
+    for start in range(0, len(names), per_call):
+        group = names[start:start + per_call]
+        stacked = {key: np.concatenate([np.roll(values, 1, axis=0) if key == name else values
+                                        for name in group])
+                   for key, values in feed.items()}
+        encoded = preprocessing.encode_feed(stacked).reshape(len(group), *shape)
+        yield from encoded
+
+
+def shuffled(preprocessing, feed, flat, name, rolled, permutations):
+    """The encoded rows (flattened) with input `name`'s values in each permutation's order.
+
+    Which encoded columns come from `name`: those that change when its values are rolled by one
+    row (`rolled`; a column that does not change is constant, and shuffling it changes nothing
+    either). Should an encoded column mix inputs, moving rows would be wrong: that is checked on
+    the rolled copy, and such an input's copies are encoded whole."""
+    moved = np.flatnonzero(np.any(rolled != flat, axis=0))
+    mixed = not np.array_equal(rolled[:, moved], np.roll(flat[:, moved], 1, axis=0))
+    for order in permutations:
+        if mixed:
+            yield preprocessing.encode_feed({**feed, name: feed[name][order]}).reshape(flat.shape)
+        else:
+            copy = flat.copy()
+            copy[:, moved] = flat[order][:, moved]
+            yield copy
+
+
+def scores_of(network, copies, shape, preprocessing, task, target):
+    """The headline of the served answers to each encoded copy (flattened rows), the copies
+    stacked into as few `predict` calls as CELLS_PER_CALL allows."""
     rows = len(target)
-    per_call = max(1, ROWS_PER_CALL // rows)
+    per_call = max(1, CELLS_PER_CALL // max(rows * int(np.prod(shape)), 1))
     truth = np.asarray(target).astype(str) if task.classification else np.asarray(target)
     headline = baselines.headline_metric(task)
-    scores = []
-    for start in range(0, len(shuffles), per_call):
-        group = shuffles[start:start + per_call]
-        stacked = {key: np.concatenate([shuffled if name == key else values
-                                        for name, shuffled in group])
-                   for key, values in feed.items()}
-        answers = model.predict(stacked, batch_size=4096, verbose=0)
-        scores += [headline(truth, task.decode(answers[i * rows:(i + 1) * rows], classes))
-                   for i in range(len(group))]
+    scores, group = [], []
+    for copy in copies:
+        group.append(copy)
+        if len(group) == per_call:
+            scores += group_scores(network, group, shape, preprocessing, task, truth, headline)
+            group = []
+    if group:
+        scores += group_scores(network, group, shape, preprocessing, task, truth, headline)
     return scores
+
+
+def group_scores(network, group, shape, preprocessing, task, truth, headline):
+    rows = len(truth)
+    outputs = network.predict(np.concatenate(group).reshape(-1, *shape), batch_size=16384,
+                              verbose=0)
+    answers = np.asarray(targets.served(task, outputs, preprocessing.scale))
+    return [headline(truth, task.decode(answers[i * rows:(i + 1) * rows], preprocessing.classes))
+            for i in range(len(group))]

@@ -119,11 +119,15 @@ class Preprocessing:
 
     def encode(self, features):
         """The network's float32 inputs, computed by the encoder layer the saved model holds."""
+        return self.encode_feed(self.feed(features))
+
+    def encode_feed(self, feed):
+        """`encode` of what `feed` returned: the raw inputs by name."""
         layer = encoding.encoder(self.spec)
-        feed = self.feed(features)
+        rows = len(next(iter(feed.values())))
         chunks = [np.asarray(layer({name: values[i:i + ENCODE_BATCH]
                                     for name, values in feed.items()}))
-                  for i in range(0, len(features), ENCODE_BATCH)]
+                  for i in range(0, rows, ENCODE_BATCH)]
         return np.concatenate(chunks) if chunks else np.zeros((0, *self.input_shape), "float32")
 
     def encode_target(self, target):

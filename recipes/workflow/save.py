@@ -45,7 +45,7 @@ def write_run(out, plan, loaded, network, result, metrics):
     if kind in ("table", "series"):  # which raw columns the model uses: metrics, importance.png
         test = loaded.splits.test
         metrics["importance"] = importance.permutation_importance(
-            model, preprocessing, plan.task, test.features, test.target, seed=plan.config.seed)
+            network, preprocessing, plan.task, test.features, test.target, seed=plan.config.seed)
         plots.plot_importance(metrics["importance"], plan.task.headline,
                               out / rundir.IMPORTANCE_FILE, title)
     with artifacts.atomic_path(out / rundir.MODEL_FILE) as tmp:
