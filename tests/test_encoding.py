@@ -104,9 +104,12 @@ def importance_through_the_raw_model(model, prep, task, features, target, seed, 
     return found
 
 
-def test_importance_through_encoded_rows_equals_shuffling_raw_columns_through_the_model():
+@pytest.mark.parametrize("cells", [importance.CELLS_PER_CALL, 1])  # 1: a call per copy
+def test_importance_through_encoded_rows_equals_shuffling_raw_columns_through_the_model(
+        monkeypatch, cells):
     """Moving encoded rows is shuffling the raw column: numbers with gaps and bins, a category
     with a gap, a date; against the raw-input model answering each shuffled copy whole."""
+    monkeypatch.setattr(importance, "CELLS_PER_CALL", cells)
     rng = np.random.default_rng(1)
     rows = 300
     size = rng.normal(size=rows)

@@ -19,10 +19,10 @@ import numpy as np
 from recipes.evaluation import baselines
 from recipes.features import targets
 
-# Encoded cells per `predict` call: the shuffled copies go through the network in as few calls
-# as this allows (one call per shuffle cost ~0.3 s of set-up each); 2^25 float32 cells: 128 MB.
+# Encoded cells per encoder or `predict` call: the probes and shuffled copies go through in as few
+# calls as this allows (one call per shuffle cost ~0.3 s of set-up each), and a wide encoding
+# (TF-IDF of a text column) stays within 2^25 float32 cells, 128 MB, a call.
 CELLS_PER_CALL = 2 ** 25
-ROWS_PER_ENCODE = 200_000  # raw rows per call of the encoder: a few hundred MB of cells at most
 
 
 def permutation_importance(network, preprocessing, task, features, target, *, seed, repeats=3):
@@ -50,10 +50,9 @@ def permutation_importance(network, preprocessing, task, features, target, *, se
 
 def rolled_copies(preprocessing, feed, names, shape):
     """For each input name, the encoded rows (flattened to `shape`) with that input's values
-    rolled by one row, encoded in as few calls as ROWS_PER_ENCODE allows (building the encoder
+    rolled by one row, encoded in as few calls as CELLS_PER_CALL allows (building the encoder
     and its lookups costs more than encoding a few thousand rows)."""
-    rows = shape[0]
-    per_call = max(1, ROWS_PER_ENCODE // max(rows, 1))
+    per_call = max(1, CELLS_PER_CALL // max(shape[0] * shape[1], 1))
     for start in range(0, len(names), per_call):
         group = names[start:start + per_call]
         stacked = {key: np.concatenate([np.roll(values, 1, axis=0) if key == name else values
