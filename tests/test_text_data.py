@@ -191,8 +191,7 @@ def fitted(texts=REVIEWS, **options):
 def encoder_model(spec):
     name = spec["inputs"][0]["name"]
     inputs = {name: keras.Input(shape=(), dtype="string", name=name)}
-    encode = tokens.TokenEncoder(spec["vocabulary"], spec["sequence_length"], name="encode")
-    return keras.Model(inputs, encode(inputs)), name
+    return keras.Model(inputs, tokens.encoder(spec)(inputs)), name
 
 
 def test_the_spec_is_json_of_the_training_column():
@@ -224,6 +223,25 @@ def test_the_encoder_saved_and_loaded_in_safe_mode_gives_the_same_ids(tmp_path):
     # an empty text reads as one unknown word: an all-padding row would mask every step
     assert list(ids[2][:2]) == [1, 0] and not ids[2][1:].any()
     assert list(ids[3][:4]) == [words.index("great")] * 3 + [0]
+
+
+def test_punctuation_parts_words_and_a_run_from_before_still_strips_it(tmp_path):
+    spec = fitted(["See http://t.co/Ab9 now", "e-mail @bob, 3.5 stars", "café naïve"])
+    assert spec["punctuation"] == "space"
+    assert {"http", "t", "co", "ab9", "e", "mail", "bob", "3", "5", "café", "naïve"} <= set(
+        spec["vocabulary"])  # \w would be ASCII in RE2: the accented words stay whole
+    model, name = encoder_model(spec)
+    words = ["", "[UNK]", *spec["vocabulary"]]
+    ids = np.asarray(model({name: np.array(["HTTP://T.CO/AB9!", "CAFÉ"], dtype=object)}))
+    assert [words[int(i)] for i in ids[0][:4]] == ["http", "t", "co", "ab9"]
+    assert words[int(ids[1][0])] == "café"  # lowercased as UTF-8, not only ASCII
+    old_spec = {key: value for key, value in spec.items() if key != "punctuation"}
+    old, _ = encoder_model(old_spec)  # a run saved before: its spec and config have no key
+    assert list(np.asarray(old({name: np.array(["http://t.co/ab9"], dtype=object)}))[0][:2]) == [
+        1, 0]  # one unknown word, "httptcoab9", as it was trained to read
+    old.save(tmp_path / "old.keras")
+    loaded = keras.saving.load_model(tmp_path / "old.keras", safe_mode=True).get_layer("encode")
+    assert loaded.punctuation == "strip"
 
 
 def test_the_vocabulary_comes_from_the_training_texts_only():

@@ -5,13 +5,14 @@
     ids = encoder({spec["inputs"][0]["name"]: raw_strings})   # float32 (n, L)
 
 The saved model holds `TokenEncoder`, so predict, the SavedModel and TF Serving take raw strings
-and split them into words exactly as training did: Keras' TextVectorization (lowercased,
-punctuation stripped, split on whitespace), id 0 padding, id 1 a word outside the vocabulary,
+and split them into words exactly as training did: lowercased, punctuation turned into spaces
+(`words`), then Keras' TextVectorization split on whitespace, id 0 padding, id 1 a word outside the vocabulary,
 the vocabulary's words from id 2 on, most frequent first.
 """
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from recipes.errors import UserError
 from recipes.features.inputs import input_names
@@ -24,6 +25,20 @@ from recipes.roles.role import MISSING, as_text
 LENGTH_PERCENTILE = 95
 MIN_LENGTH, MAX_LENGTH = 8, 512
 RESERVED = ("", "[UNK]")  # ids 0 and 1: padding and out-of-vocabulary, in every vocabulary
+# Keras' own punctuation (TextVectorization's strip pattern), replaced by a space rather than
+# removed: "http://t.co/x" is three words, not "httptcox", "@name" and "#tag" keep their word,
+# "e-mail" and "3.5" split as scikit-learn's word pattern splits them. Measured on the three dev
+# text sets (benchmarks/text.py, reports/text.md). ASCII only, as Keras': RE2's \w is ASCII,
+# so a class of "non-word" characters would cut words written in other scripts.
+PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+PUNCTUATION_KINDS = ("space", "strip")  # "strip": Keras' default, as runs before "space" read
+
+
+def words(texts):
+    """Texts (strings) as the words the vocabulary counts: lowercased, punctuation a space."""
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), PUNCTUATION, " ")
 
 
 def fit(features, max_tokens=20_000, sequence_length=None):
@@ -35,8 +50,8 @@ def fit(features, max_tokens=20_000, sequence_length=None):
     column = features.columns[0]
     texts = as_text(features[column]).to_numpy(dtype=object)
     vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
-                                                ragged=True)
-    vectorizer.adapt(texts)
+                                                standardize=None, ragged=True)
+    vectorizer.adapt(words(texts))
     vocabulary = [str(word) for word in vectorizer.get_vocabulary()[len(RESERVED):]]
     if not vocabulary:
         raise UserError(f"text column {column!r} has no words in the training split")
@@ -44,12 +59,13 @@ def fit(features, max_tokens=20_000, sequence_length=None):
             "inputs": [{"column": str(column), "name": input_names([column])[column],
                         "dtype": "string"}],
             "vocabulary": vocabulary,
-            "sequence_length": int(sequence_length or typical_length(vectorizer, texts))}
+            "sequence_length": int(sequence_length or typical_length(vectorizer, texts)),
+            "punctuation": "space"}
 
 
 def typical_length(vectorizer, texts):
     """The training texts' LENGTH_PERCENTILE token count, within [MIN_LENGTH, MAX_LENGTH]."""
-    counts = vectorizer(texts).row_lengths().numpy()
+    counts = vectorizer(words(texts)).row_lengths().numpy()
     return int(np.clip(np.ceil(np.percentile(counts, LENGTH_PERCENTILE)), MIN_LENGTH, MAX_LENGTH))
 
 
@@ -65,12 +81,16 @@ class TokenEncoder(keras.layers.Layer):
     is cut. Floats because the
     network's inputs are float32 everywhere; an Embedding casts them back to ids."""
 
-    def __init__(self, vocabulary, sequence_length, **kwargs):
+    def __init__(self, vocabulary, sequence_length, punctuation="strip", **kwargs):
         super().__init__(**kwargs)
         self.vocabulary, self.sequence_length = list(vocabulary), int(sequence_length)
+        if punctuation not in PUNCTUATION_KINDS:
+            raise ValueError(f"punctuation must be one of {PUNCTUATION_KINDS}, not {punctuation!r}")
+        self.punctuation = punctuation
         # The attribute names its lookup table in model.keras: kept as it is.
         self.vectorizer = keras.layers.TextVectorization(
             vocabulary=self.vocabulary, output_mode="int",
+            standardize=None if punctuation == "space" else "lower_and_strip_punctuation",
             output_sequence_length=self.sequence_length, name="words")
 
     def build(self, input_shape):
@@ -78,7 +98,7 @@ class TokenEncoder(keras.layers.Layer):
 
     def call(self, inputs):
         (texts,) = inputs.values()  # one text input: the spec's only one
-        ids = self.vectorizer(texts)
+        ids = self.vectorizer(words(texts) if self.punctuation == "space" else texts)
         # A text with no words reads as one unknown word: a row of padding alone would mask
         # every step, which the cuDNN kernels of LSTM and GRU refuse on a GPU.
         empty = keras.ops.all(ids == 0, axis=1, keepdims=True)
@@ -90,14 +110,15 @@ class TokenEncoder(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary": self.vocabulary,
-                "sequence_length": self.sequence_length}
+                "sequence_length": self.sequence_length, "punctuation": self.punctuation}
 
 
 # --- the kind's part of the saved model (recipes/features/encoding.py's KINDS) ---------------
 
 def encoder(spec):
     """The spec's `TokenEncoder`."""
-    return TokenEncoder(spec["vocabulary"], spec["sequence_length"], name="encode")
+    return TokenEncoder(spec["vocabulary"], spec["sequence_length"],
+                        spec.get("punctuation", "strip"), name="encode")
 
 
 def raw_inputs(spec):
