@@ -51,7 +51,8 @@ def fit(features, max_tokens=20_000, sequence_length=None):
     texts = as_text(features[column]).to_numpy(dtype=object)
     vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
                                                 standardize=None, ragged=True)
-    vectorizer.adapt(words(texts))
+    texts = words(texts)  # standardised once: the vocabulary and the length both read them
+    vectorizer.adapt(texts)
     vocabulary = [str(word) for word in vectorizer.get_vocabulary()[len(RESERVED):]]
     if not vocabulary:
         raise UserError(f"text column {column!r} has no words in the training split")
@@ -64,8 +65,9 @@ def fit(features, max_tokens=20_000, sequence_length=None):
 
 
 def typical_length(vectorizer, texts):
-    """The training texts' LENGTH_PERCENTILE token count, within [MIN_LENGTH, MAX_LENGTH]."""
-    counts = vectorizer(words(texts)).row_lengths().numpy()
+    """The LENGTH_PERCENTILE token count of the training texts (already `words`), within
+    [MIN_LENGTH, MAX_LENGTH]."""
+    counts = vectorizer(texts).row_lengths().numpy()
     return int(np.clip(np.ceil(np.percentile(counts, LENGTH_PERCENTILE)), MIN_LENGTH, MAX_LENGTH))
 
 
