@@ -6,8 +6,8 @@
 
 The saved model holds `TokenEncoder`, so predict, the SavedModel and TF Serving take raw strings
 and split them into words exactly as training did: lowercased, punctuation turned into spaces
-(`words`), then Keras' TextVectorization split on whitespace, id 0 padding, id 1 a word outside the vocabulary,
-the vocabulary's words from id 2 on, most frequent first.
+(`words`), then split on whitespace by Keras' TextVectorization; id 0 padding, id 1 a word
+outside the vocabulary, the vocabulary's words from id 2 on, most frequent first.
 """
 
 import keras
@@ -31,8 +31,6 @@ RESERVED = ("", "[UNK]")  # ids 0 and 1: padding and out-of-vocabulary, in every
 # text sets (benchmarks/text.py, reports/text.md). ASCII only, as Keras': RE2's \w is ASCII,
 # so a class of "non-word" characters would cut words written in other scripts.
 PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
-
-
 PUNCTUATION_KINDS = ("space", "strip")  # "strip": Keras' default, as runs before "space" read
 
 
