@@ -80,6 +80,8 @@ def test_a_text_run_beats_chance_and_carries_the_tfidf_baseline(text_run):
     assert metrics["test"]["accuracy"] > 0.8  # chance is about 0.5
     assert metrics["baseline"]["model"] == "tfidf_logistic_regression"
     assert metrics["baseline"]["accuracy"] > 0.8
+    refit = metrics["refit"]  # the bag of words' second stage, and whether it was kept
+    assert refit["epochs_run"] >= 1 and refit["val_loss_after"] <= refit["val_loss_before"]
     assert {"confusion_matrix.png", "misclassified.png"} <= {p.name for p in text_run.iterdir()}
     card = json.loads((text_run / "model_card.json").read_text())
     assert [(i["column"], i["dtype"]) for i in card["inputs"]] == [("review", "string")]

@@ -17,6 +17,7 @@ from recipes.evaluation import evaluate
 from recipes.runs import rundir
 from recipes.serving import export
 from recipes.training import callbacks, train
+from recipes.training.refit import refit_linear
 from recipes.data.dataset import DataOptions
 from recipes.workflow.prepare import build_network, prepare
 from recipes.workflow.save import run_request, write_run
@@ -64,12 +65,15 @@ def run(name, options):
         result = train.train(network, loaded.sources["train"], loaded.sources["val"],
                              plan.config, callbacks=callbacks.standard(plan.config, staging))
         result = callbacks.whole_run(result, staging, examples=len(loaded.sources["train"]))
+        result, refit = refitted(plan, loaded, network, result)
         members = [(network, result)] + [train_member(plan, loaded, index, options.quiet)
                                          for index in range(1, options.ensemble)]
         if len(members) > 1:
             network = zoo.average([member for member, _ in members])
             result = replace(result, seconds=sum(r.seconds for _, r in members))
         metrics = evaluate.evaluate(plan, loaded, network, result)
+        if refit is not None:
+            metrics["refit"] = refit.metrics()
         if len(members) > 1:
             metrics["ensemble"] = {"members": len(members), "seeds": [
                 member_seed(plan, i) for i in range(len(members))],
@@ -78,6 +82,21 @@ def run(name, options):
         if options.export:
             export.export(staging)
     return metrics
+
+
+def refitted(plan, loaded, network, result):
+    """After the training of `result`, the second stage of a network with linear paths
+    (recipes/training/refit.py): (`result` with the stage's seconds added, its `Refit` or
+    None)."""
+    refit = refit_linear(network, loaded.sources["train"], loaded.sources["val"], plan.config,
+                         plan.task)
+    if refit is None:
+        return result, None
+    if not plan.config.quiet:
+        print(f"refit: the linear paths trained {refit.epochs_run} more epochs alone; validation "
+              f"loss {refit.val_loss_before:.4g} -> {refit.val_loss_after:.4g}"
+              f"{'' if refit.kept else ' (no better: the first stage kept)'}")
+    return replace(result, seconds=result.seconds + refit.seconds), refit
 
 
 MEMBER_SEED_STEP = 1000  # --ensemble's network i trains from seed + 1000 i: on the same split
@@ -98,6 +117,6 @@ def train_member(plan, loaded, index, quiet):
     network = build_network(member, loaded)
     if not quiet:
         print(f"ensemble: training network {index + 1} (seed {member.config.seed})")
-    return network, train.train(network, loaded.sources["train"], loaded.sources["val"],
-                                member.config,
-                                callbacks=callbacks.make(member.config, early_stopping=True))
+    result = train.train(network, loaded.sources["train"], loaded.sources["val"], member.config,
+                         callbacks=callbacks.make(member.config, early_stopping=True))
+    return network, refitted(member, loaded, network, result)[0]
