@@ -63,6 +63,7 @@ def one_run(path, horizon, kind, seed, workdir, epochs):
             "test_mae": metrics["test"]["mae"], "val_mae": val_mae,
             "window": metrics["series"]["window"], "epochs_run": metrics["epochs_run"],
             "train_seconds": metrics["train_seconds"],
+            "refit_kept": bool(metrics.get("refit", {}).get("kept")),
             "baselines": {name: result["mae"] for name, result in
                           metrics["series"]["baselines"].items() if "mae" in result}}
 
@@ -81,6 +82,7 @@ def summary(runs, val_baselines):
                      "val_mae": float(group["val_mae"].mean()),
                      "val_ratio": float(group["val_mae"].mean() / best_val),
                      "train_seconds": float(group["train_seconds"].mean()),
+                     "refits_kept": int(group["refit_kept"].sum()), "seeds": len(group),
                      "window": int(group["window"].iloc[0]), "test_baselines": tests,
                      "beats_every_baseline": bool(group["test_mae"].mean() < min(tests.values()))})
     choice = pd.DataFrame(rows).groupby("kind", sort=False)["val_ratio"].mean().to_dict()
@@ -105,8 +107,8 @@ def markdown(rows, choice, seeds, seconds, ran_on):
              f"is chosen on validation: mean over series and horizons of the validation MAE "
              f"divided by the best baseline's validation MAE.", "",
              "| series | horizon | kind | window | test MAE | persistence | seasonal naive | "
-             "lagged ridge | Holt-Winters | beats all | val ratio | train s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "lagged ridge | Holt-Winters | beats all | val ratio | train s | refit kept |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         base = row["test_baselines"]
         cells = [f"{base[name]:.3f}" if name in base else "n/a" for name in
@@ -114,12 +116,16 @@ def markdown(rows, choice, seeds, seconds, ran_on):
         lines.append(f"| {row['series']} | {row['horizon']} | {row['kind']} | {row['window']} | "
                      f"{row['test_mae']:.3f} ± {row['test_std']:.3f} | {' | '.join(cells)} | "
                      f"{'yes' if row['beats_every_baseline'] else 'no'} | "
-                     f"{row['val_ratio']:.3f} | {row['train_seconds']:.1f} |")
+                     f"{row['val_ratio']:.3f} | {row['train_seconds']:.1f} | "
+                     f"{row['refits_kept']} of {row['seeds']} |")
     lines += ["", f"Validation ratio by kind (lower is better; within {TIE} of the lowest "
               "counts as tied, and the fastest tied kind is the default): " +
               ", ".join(f"{kind} {ratio:.4f}" for kind, ratio in choice.items()) +
               f": **{default}**.", "",
-              "Seasonal naive is n/a where the window does not reach back one season.", "",
+              "Seasonal naive is n/a where the window does not reach back one season. Train s "
+              "includes the second stage (recipes/workflow/refit.py); refit kept: in how many "
+              "seeds it lowered the validation loss, so that its linear path was kept. The "
+              "validation ratio is the first stage's.", "",
               common.wall_time_line(seconds, ran_on)]
     return "\n".join(lines) + "\n"
 

@@ -17,7 +17,7 @@ from recipes.evaluation import evaluate
 from recipes.runs import rundir
 from recipes.serving import export
 from recipes.training import callbacks, train
-from recipes.training.refit import refit_linear
+from recipes.workflow.refit import refit_linear
 from recipes.data.dataset import DataOptions
 from recipes.workflow.prepare import build_network, prepare
 from recipes.workflow.save import run_request, write_run
