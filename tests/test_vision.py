@@ -190,6 +190,17 @@ def test_without_file_or_network_mnist_is_unavailable_and_says_what_to_do(tmp_pa
     assert "\n" not in message
 
 
+def test_local_files_are_looked_for_in_the_data_folder_where_the_command_runs(tmp_path,
+                                                                             monkeypatch):
+    # the project's data/ (its README says what goes there), not the recipes.data package
+    monkeypatch.chdir(tmp_path)
+    assert images.data_dir(DataOptions()) == tmp_path / "data"
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "mnist.npz", **{
+        key: np.zeros((2, 28, 28) if key.startswith("x") else 2, "uint8") for key in images.IDX_FILES})
+    assert loaders.load("mnist", DataOptions()).name == "mnist"
+
+
 def test_the_cli_exits_2_with_that_message_and_writes_nothing(cli, tmp_path):
     # An empty Keras cache and a proxy on a closed port: the download fails at once, network or not.
     closed = "http://127.0.0.1:9"

@@ -27,7 +27,9 @@ from sklearn.datasets import load_digits
 from recipes.data.dataset import Dataset
 from recipes.errors import DataUnavailable, UserError
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+# Where local image files are looked for without --data-dir: the project's data/ folder (its README
+# says what goes there), relative to where the command runs, as reports/runs is
+DATA_DIR = Path("data")
 PIXEL_MAX = 255  # every loader hands over uint8 pixels
 MNIST_SIZE = (28, 28)  # height, width of MNIST's and Fashion-MNIST's images
 IDX_FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
@@ -147,7 +149,7 @@ def download(name, hint):
 
 
 def data_dir(options):
-    return Path(options.data_dir) if options.data_dir else DATA_DIR
+    return Path(options.data_dir) if options.data_dir else DATA_DIR.absolute()
 
 
 def with_test_split(name, arrays, class_names=None):
