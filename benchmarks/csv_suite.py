@@ -14,6 +14,7 @@ are one more `python -m recipes run csv` process's (TensorFlow's start-up includ
 file. The recipe's defaults were chosen on validation splits, never on test.
 """
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 from benchmarks import common, peers
 from recipes.data.dataset import DataOptions
 from recipes.evaluation.evaluate import headline
+from recipes.runs import rundir
 from recipes.workflow.prepare import prepare
 from recipes.workflow.run import RunOptions, run
 
@@ -59,11 +61,13 @@ def error_ratio(key, ours, best):
     return ours_error / best_error
 
 
-def peak_and_wall(arguments):
-    """(Peak MB, wall seconds) of one whole `python -m recipes run ARGUMENTS --quiet` process,
-    TensorFlow's start-up included."""
-    seconds, peak = common.recipes_command(["run", *arguments, "--quiet"], peak_memory=True)
-    return peak, seconds
+def whole_command(arguments, out):
+    """(Peak MB, wall seconds, training seconds) of one whole `python -m recipes run ARGUMENTS
+    --out OUT --quiet` process, TensorFlow's start-up included; its training seconds are its
+    own (OUT's metrics.json), since how long early stopping trains differs from run to run."""
+    seconds, peak = common.recipes_command(["run", *arguments, "--out", out, "--quiet"],
+                                           peak_memory=True)
+    return peak, seconds, json.loads((Path(out) / rundir.METRICS_FILE).read_text())["train_seconds"]
 
 
 def benchmark(name, options_for, seeds, epochs, workdir, command):
@@ -91,14 +95,15 @@ def benchmark(name, options_for, seeds, epochs, workdir, command):
     margin = TIE[key] * (means[best] if key == "mae" else 1)
     ties = (means["ours"] >= means[best] - margin if key == "accuracy"
             else means["ours"] <= means[best] + margin)
-    peak, wall = peak_and_wall(command) if command else (None, None)
+    peak, wall, wall_train = (whole_command(command, Path(workdir) / f"whole-{name}") if command
+                              else (None, None, None))
     return {"name": name, "metric": key, "task": metrics["task"],
             "rows": sum(metrics["examples"].values()),
             "scores": {k: [means[k], float(np.std(v))] for k, v in scores.items()},
             "fit_seconds": {k: float(np.mean(v)) for k, v in seconds.items() if v},
             "best": best, "ties_or_beats": bool(ties),
             "error_ratio": error_ratio(key, means["ours"], means[best]),
-            "peak_mb": peak, "command_seconds": wall,
+            "peak_mb": peak, "command_seconds": wall, "command_train_seconds": wall_train,
             "target_scale": metrics.get("target_scale"), "columns": metrics.get("columns"),
             "importance": metrics.get("importance")}
 
@@ -122,7 +127,7 @@ def markdown(rows, seeds, total_seconds, ran_on):
     dev = [r for r in rows if r["name"].endswith(".csv")]
     others = [k for k in rows[0]["scores"] if k != "ours"]
     ratio = geometric_mean([r["error_ratio"] for r in dev if r["error_ratio"] is not None])
-    overheads = [r["command_seconds"] - r["fit_seconds"]["ours"] for r in rows
+    overheads = [r["command_seconds"] - r["command_train_seconds"] for r in rows
                  if r["command_seconds"] is not None]
     overhead = f"{max(overheads):.0f} s" if overheads else "(not measured)"
     lines = [
@@ -147,7 +152,7 @@ def markdown(rows, seeds, total_seconds, ran_on):
         "| data | rows | metric | ours | " + " | ".join(PEER_NAMES[k] for k in others) +
         " | tie or beat | error ratio | ours train s | " +
         " | ".join(f"{PEER_NAMES[k]} s" for k in others if k != "linear") +
-        " | command s | peak MB | target |",
+        " | command s (its training) | peak MB | target |",
         "|---|---|---|---|" + "---|" * len(others) + "---|---|---|" +
         "---|" * (len(others) - 1) + "---|---|---|",
     ]
@@ -162,7 +167,7 @@ def markdown(rows, seeds, total_seconds, ran_on):
             f" | {'yes' if r['ties_or_beats'] else 'no'} | {ratio_cell(r['error_ratio'])} | "
             f"{r['fit_seconds']['ours']:.1f} | " +
             " | ".join(f"{r['fit_seconds'][k]:.1f}" for k in others if k != "linear") +
-            f" | {r['command_seconds'] or 0:.0f} | {r['peak_mb'] or 0:.0f} | {scale} |")
+            f" | {command_cell(r)} | {r['peak_mb'] or 0:.0f} | {scale} |")
     lines += ["", "## Each file's columns (seed 0) and what mattered", ""]
     for r in dev:
         lines += [f"### {r['name']}", "", "| column | role | levels | missing | what was done | "
@@ -173,6 +178,12 @@ def markdown(rows, seeds, total_seconds, ran_on):
                          f"{c['note']} | {'' if importance is None else f'{importance:.4g}'} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def command_cell(row):
+    if row["command_seconds"] is None:
+        return "–"
+    return f"{row['command_seconds']:.0f} ({row['command_train_seconds']:.0f})"
 
 
 def progress(row):
@@ -197,8 +208,8 @@ def main():
         for path in paths:
             target, task = DEV_SUITE[path.name]
             data = DataOptions(path=str(path), target=target.strip(), task=task)
-            command = ["csv", "--data", path, "--target", target, "--out",
-                       Path(workdir) / f"whole-{path.name}", *(["--task", task] if task else [])]
+            command = ["csv", "--data", path, "--target", target,
+                       *(["--task", task] if task else [])]
             rows.append(benchmark(path.name, lambda seed, e, out, d=data: RunOptions(
                 data=d, seed=seed, epochs=e, quiet=True, out=out), seeds, epochs, workdir,
                 None if args.quick else command))
@@ -206,7 +217,7 @@ def main():
         for name in [] if args.no_offline else OFFLINE:
             rows.append(benchmark(name, lambda seed, e, out: RunOptions(
                 seed=seed, epochs=e, quiet=True, out=out), seeds, epochs, workdir,
-                None if args.quick else [name, "--out", Path(workdir) / f"whole-{name}"]))
+                None if args.quick else [name]))
             progress(rows[-1])
     seconds, ran_on = time.perf_counter() - start, common.machine()
     common.finish(args, "csv", markdown(rows, seeds, seconds, ran_on),
