@@ -10,7 +10,7 @@ import zoo
 from recipes.sources.arrays import Arrays
 from recipes.training import train
 from recipes.training.pipeline import TrainConfig
-from recipes.workflow.refit import PATIENCE, linear_paths, refit_linear
+from recipes.workflow.refit import PATIENCE, linear_paths, refit_linear, wide_and_deep
 
 CONFIG = TrainConfig(epochs=8, batch_size=64, patience=2, seed=0, quiet=True)
 VOCABULARY = 200
@@ -53,7 +53,7 @@ def test_a_refit_that_does_not_help_leaves_the_weights_as_they_were():
     model, training = network(), word_ids(2000, 0)
     noise = Arrays(word_ids(500, 1).x,
                    np.random.default_rng(2).integers(0, 2, (500, 1)).astype("float32"))
-    bag = linear_paths(model)[0]
+    bag = linear_paths(wide_and_deep(model))[0]
     before = [w.copy() for w in bag.get_weights()]
     # the recipe's patience (10) is the deep path's: the stage stops after at most PATIENCE
     refit = refit_linear(model, training, noise, replace(CONFIG, epochs=20, patience=10),

@@ -65,8 +65,9 @@ def wide_and_deep(network):
     return None
 
 
-def linear_paths(network):
-    return [path for path in wide_and_deep(network).paths[1:] if path.weights]
+def linear_paths(wide):
+    """The paths of SumOfPaths `wide` that the stage trains: those with weights after its first."""
+    return [path for path in wide.paths[1:] if path.weights]
 
 
 def refit_linear(network, train_data, val_data, config, task):
@@ -75,9 +76,11 @@ def refit_linear(network, train_data, val_data, config, task):
     loss went down. Returns a `Refit`, or None where there is nothing to refit (no linear path,
     or no validation data to tell whether it helped). The network leaves as it came: compiled
     with its own optimizer, all of it trainable."""
-    if wide_and_deep(network) is None or val_data is None:
+    wide = wide_and_deep(network)
+    if wide is None or val_data is None:
         return None
-    paths, linear, deep = linear_paths(network), linear_model(network), deep_model(network)
+    paths, linear = linear_paths(wide), linear_model(network, wide)
+    deep = deep_model(network, wide)
     train_cache, val_cache = (beside_deep_outputs(deep, data, config.batch_size)
                               for data in (train_data, val_data))
     with devices.strategy().scope():  # where a new optimizer's variables must live
@@ -97,9 +100,10 @@ def refit_linear(network, train_data, val_data, config, task):
     return Refit(result.epochs_run, result.seconds, before, after if kept else before, kept)
 
 
-def deep_model(network):
-    """The network's inputs -> its deep path's outputs (before the sum and its activation)."""
-    return keras.Model(network.inputs, wide_and_deep(network).paths[0](network.inputs[0]))
+def deep_model(network, wide):
+    """The network's inputs -> its deep path's outputs (before the sum `wide` and its
+    activation)."""
+    return keras.Model(network.inputs, wide.paths[0](network.inputs[0]))
 
 
 def beside_deep_outputs(deep, data, batch_size):
@@ -110,11 +114,11 @@ def beside_deep_outputs(deep, data, batch_size):
     return Arrays(np.concatenate([flat, outputs.astype(flat.dtype)], axis=1), data.y)
 
 
-def linear_model(network):
+def linear_model(network, wide):
     """A model of the network's other paths over its inputs, plus the cached deep outputs,
     through the sum's activation: the network's own answer, where only the linear paths (the
     same layers, so the same weights) can train."""
-    wide, shape = wide_and_deep(network), tuple(network.inputs[0].shape[1:])
+    shape = tuple(network.inputs[0].shape[1:])
     width = int(np.prod(shape))
     rows = keras.Input((width + wide.compute_output_shape((None, *shape))[-1],), name="cached")
     inputs = keras.layers.Reshape(shape)(rows[:, :width])
