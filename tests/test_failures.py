@@ -23,16 +23,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from unittest import mock
 
+import keras
 import pandas as pd
 import pytest
 
 from recipes.runs import interrupts, lock, rundir
-from recipes.training import callbacks
+from recipes.training import callbacks, train
 from recipes.workflow import run
+from recipes.workflow.prepare import build_network, prepare
 from recipes.tuning import TuneOptions, tune
 from tests.conftest import ROOT, exit_code
 
@@ -45,10 +47,12 @@ def recipes(*arguments):
 
 def start(command):
     """Start `command` (an argv list); its stderr goes to a file (a pipe left unread could fill
-    up and stall it), read back by `finish`. It starts with Ctrl-C's default action even where
-    the suite runs ignoring it (under `nohup`, or as a background job), which the CLI keeps."""
+    up and stall it), read back by `finish`; a crash writes its Python traceback there
+    (faulthandler). It starts with Ctrl-C's default action even where the suite runs ignoring it
+    (under `nohup`, or as a background job), which the CLI keeps."""
     error = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                         "PYTHONFAULTHANDLER": "1"},
                                stdout=subprocess.DEVNULL, stderr=error, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     process.error_file = error
@@ -405,6 +409,28 @@ def test_a_signal_a_library_swallowed_still_stops_training():
         except interrupts.Interrupted:  # not swallowed: it ends the command, as here
             pass
     stop.on_epoch_end(0)  # the next command's training starts clean
+
+
+class SignalAtEpochBegin(keras.callbacks.Callback):
+    """Sends this process SIGTERM as the first epoch begins, at a point inside Keras' code."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        signal.raise_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("loop", ["fit", "tape"])
+def test_a_signal_during_training_stops_it_at_the_end_of_a_step(loop):
+    """Training is shielded: a signal is raised at the end of the step it arrived in (after
+    `fit`'s batch, after the tape loop's step), never where it arrived inside Keras' or
+    TensorFlow's code; the epoch it arrived in does not run on to its end."""
+    plan, loaded = prepare("iris", run.RunOptions(quiet=True, loop=loop))
+    config = replace(plan.config, batch_size=8, epochs=2)
+    network = build_network(plan, loaded)
+    with interrupts.handled(), pytest.raises(interrupts.Interrupted) as raised:
+        train.train(network, loaded.sources["train"], loaded.sources["val"], config,
+                    callbacks=[SignalAtEpochBegin(), *callbacks.make(config)])
+    assert raised.value.exit_code == 143
+    assert int(network.optimizer.iterations) == 1  # of 13 steps an epoch
 
 
 def test_a_signal_a_library_turned_into_its_own_error_still_exits_as_that_signal(capsys):

@@ -5,10 +5,11 @@ The command line runs each command under `exits`, which installs `handled()`. A 
 raises `Interrupted` wherever the program is, as Python's own KeyboardInterrupt would: everything
 this project writes is written atomically, so stopping there leaves whole files only. A few steps
 are not one atomic write and run `shielded()`: a run's promotion into --out, an export's swap,
-removing a stopped run's staging folder, and keras-tuner's search, which saves its state in
-place. There a signal waits for the end of the block, or for a safe point that calls `check()`
-(during a search, the end of each training batch: callbacks.StopOnSignal). A second signal does
-not wait, so a stuck process still stops. A library's bare `except:` (Keras has a few) can
+removing a stopped run's staging folder, keras-tuner's search, which saves its state in place,
+and every training (recipes/training/train.py), whose Keras and TensorFlow code a signal must not
+cut through. There a signal waits for the end of the block, or for a safe point that calls
+`check()` (in training, the end of each step: callbacks.StopOnSignal). A second signal does not
+wait, so a stuck process still stops. A library's bare `except:` (Keras has a few) can
 swallow the `Interrupted` a signal raised; training's safe points raise it again
 (`check_training`), so a run never trains on past a signal.
 """

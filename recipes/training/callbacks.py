@@ -4,7 +4,7 @@
 retrain on train + validation, an ensemble's network. A run's set (`standard`) is early stopping
 on validation loss with the best weights restored, a best-only checkpoint, TensorBoard logs, the
 progress bar, with --resume a `Backup` of the whole training state after every epoch; every set
-ends with the safe point where a shielded training (a `tune` search) stops for Ctrl-C or
+ends with the safe point where training (shielded by `train.train`) stops for Ctrl-C or
 SIGTERM. `train.train` adds the epoch order and the stop at the first NaN loss to whatever set
 it is given.
 
@@ -42,8 +42,8 @@ BACKUP_DIR, STATE_FILE = BACKUP_STATE  # inside the staging folder, with --resum
 
 def make(config, out=None, *, early_stopping=False, checkpoint=False, tensorboard=False,
          backup=False, progress=False, epochs=None):
-    """The callbacks of one training, each asked for by name, and always the safe point where a
-    shielded training stops for Ctrl-C or SIGTERM (`StopOnSignal`, last):
+    """The callbacks of one training, each asked for by name, and always the safe point where
+    training stops for Ctrl-C or SIGTERM (`StopOnSignal`, last):
 
     - `early_stopping`: on validation loss after `config.patience` epochs without a better one,
       the best weights restored;
@@ -87,9 +87,10 @@ class StopOnSignal(keras.callbacks.Callback):
     """A safe point for Ctrl-C and SIGTERM (`interrupts.check_training`) after every batch and
     epoch.
 
-    A shielded training waits for it: a `tune` search, whose keras-tuner state is written in
-    place; elsewhere a signal stops at once, and here only if a library swallowed it. (The tape
-    loops call no batch hooks: per epoch.)
+    Every training is shielded (`train.train`), so a signal waits for it: the step ends, an
+    epoch's checkpoint and backup are written whole, and the `Interrupted` is raised here, in
+    plain Python between two steps. (The tape loops call no batch hooks: `tape.run_epoch` checks
+    after each step.)
     """
 
     def on_train_batch_end(self, batch, logs=None):

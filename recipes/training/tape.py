@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from recipes.compat import keras_private
+from recipes.runs import interrupts
 from recipes.training import devices
 from recipes.training.pipeline import EpochOrder, TrainResult, steps
 
@@ -162,6 +163,7 @@ def run_epoch(step, batches, metrics):
     iterator = iter(batches.data)
     for _ in range(batches.steps):
         step(iterator)
+        interrupts.check_training()  # the shielded training's safe point (train.train)
     return {metric.name: float(metric.result()) for metric in metrics}
 
 
