@@ -148,6 +148,34 @@ def test_importance_encodes_each_copy_whole_where_an_encoded_column_mixes_inputs
     assert found["a"] > 1 and found["b"] == pytest.approx(0, abs=1e-5)
 
 
+def test_importance_moves_rows_where_a_larger_call_only_rounds_differently():
+    """Encoded in a larger call, values can come out a float32 ULP apart (as oneDNN rounds),
+    in an input's column and in one no input moves (a date's cycle): that is not mixing, so
+    each input's copies are moved rows, two encodings in all (the rows, and the rolled copies
+    in one call), not one per shuffle."""
+    a, b = np.arange(1.0, 9.0), np.arange(8.0)[::-1] * 10
+    cycle = np.linspace(0.3, 0.9, 8)  # a column of each row, whichever input is shuffled
+    calls = []
+
+    def encode_feed(feed):
+        rows = len(feed["a"])
+        calls.append(rows)
+        encoded = np.stack([feed["a"], feed["b"], np.resize(cycle, rows)], axis=1)
+        encoded = encoded.astype("float32")
+        return np.nextafter(encoded, np.float32(np.inf)) if rows > 8 else encoded  # 1 ULP up
+
+    prep = SimpleNamespace(
+        spec={"inputs": [{"name": "a", "column": "a"}, {"name": "b", "column": "b"}]},
+        scale=None, classes=[], feed=lambda features: {"a": a, "b": b}, encode_feed=encode_feed)
+    inputs = keras.Input((3,))
+    network = keras.Model(inputs, keras.layers.Dense(1, name="head")(inputs))
+    network.get_layer("head").set_weights([np.array([[1.0], [0.0], [0.0]]), np.zeros(1)])  # = a
+    found = importance.permutation_importance(network, prep, zoo.task("regression"), None,
+                                              pd.Series(a), seed=0)
+    assert calls == [8, 16]
+    assert found["a"] > 1 and found["b"] == pytest.approx(0, abs=1e-5)
+
+
 def test_balanced_class_weights_weigh_the_rare_class_up():
     encoded = np.array([[0]] * 90 + [[1]] * 10, dtype="float32")
     weights = zoo.task("binary").balanced_weights(encoded)

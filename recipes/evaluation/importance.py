@@ -23,6 +23,11 @@ from recipes.features import targets
 # calls as this allows (one call per shuffle cost ~0.3 s of set-up each), and a wide encoding
 # (TF-IDF of a text column) stays within 2^25 float32 cells, 128 MB, a call.
 CELLS_PER_CALL = 2 ** 25
+# A row encoded in a larger call can come out 1 float32 ULP apart (oneDNN's kernels differ with
+# the batch): "changed" means changed by more than that. Compared exactly, a date's cyclic
+# columns made every input of a salary survey look mixed, and its importance re-encoded every
+# copy (7 s of a 21 s command).
+ROUNDING = {"rtol": 1e-5, "atol": 1e-6}
 
 
 def permutation_importance(network, preprocessing, task, features, target, *, seed, repeats=3):
@@ -69,8 +74,8 @@ def shuffled(preprocessing, feed, flat, name, rolled, permutations):
     row (`rolled`; a column that does not change is constant, and shuffling it changes nothing
     either). Should an encoded column mix inputs, moving rows would be wrong: that is checked on
     the rolled copy, and such an input's copies are encoded whole."""
-    moved = np.flatnonzero(np.any(rolled != flat, axis=0))
-    mixed = not np.array_equal(rolled[:, moved], np.roll(flat[:, moved], 1, axis=0))
+    moved = np.flatnonzero(~np.all(np.isclose(rolled, flat, **ROUNDING), axis=0))
+    mixed = not np.allclose(rolled[:, moved], np.roll(flat[:, moved], 1, axis=0), **ROUNDING)
     for order in permutations:
         if mixed:
             yield preprocessing.encode_feed({**feed, name: feed[name][order]}).reshape(flat.shape)

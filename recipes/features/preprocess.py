@@ -8,6 +8,7 @@ very layers, so what the network trains on is what it is served.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -121,9 +122,15 @@ class Preprocessing:
         """The network's float32 inputs, computed by the encoder layer the saved model holds."""
         return self.encode_feed(self.feed(features))
 
+    @cached_property
+    def encoder(self):
+        """The encoder layer the saved model holds, built once: building its lookups costs more
+        than encoding a few thousand rows, and importance encodes dozens of copies."""
+        return encoding.encoder(self.spec)
+
     def encode_feed(self, feed):
         """`encode` of what `feed` returned: the raw inputs by name."""
-        layer = encoding.encoder(self.spec)
+        layer = self.encoder
         rows = len(next(iter(feed.values())))
         chunks = [np.asarray(layer({name: values[i:i + ENCODE_BATCH]
                                     for name, values in feed.items()}))
