@@ -419,18 +419,20 @@ class SignalAtEpochBegin(keras.callbacks.Callback):
 
 
 @pytest.mark.parametrize("loop", ["fit", "tape"])
-def test_a_signal_during_training_stops_it_at_the_end_of_a_step(loop):
-    """Training is shielded: a signal is raised at the end of the step it arrived in (after
-    `fit`'s batch, after the tape loop's step), never where it arrived inside Keras' or
-    TensorFlow's code; the epoch it arrived in does not run on to its end."""
+def test_a_signal_during_training_stops_it_at_the_end_of_a_call_into_tensorflow(loop):
+    """Training is shielded: a signal is raised once the steps running when it arrived end
+    (`fit`'s batch hook, the tape loop's check, after each call of `steps_per_execution` steps),
+    never where it arrived inside Keras' or TensorFlow's code; the epoch it arrived in does not
+    run on to its end."""
     plan, loaded = prepare("iris", run.RunOptions(quiet=True, loop=loop))
-    config = replace(plan.config, batch_size=8, epochs=2)
+    config = replace(plan.config, batch_size=3, epochs=2)
     network = build_network(plan, loaded)
+    assert len(loaded.sources["train"]) / 3 > network.steps_per_execution > 1  # steps an epoch
     with interrupts.handled(), pytest.raises(interrupts.Interrupted) as raised:
         train.train(network, loaded.sources["train"], loaded.sources["val"], config,
                     callbacks=[SignalAtEpochBegin(), *callbacks.make(config)])
     assert raised.value.exit_code == 143
-    assert int(network.optimizer.iterations) == 1  # of 13 steps an epoch
+    assert int(network.optimizer.iterations) == network.steps_per_execution
 
 
 def test_a_signal_a_library_turned_into_its_own_error_still_exits_as_that_signal(capsys):

@@ -14,6 +14,12 @@ from zoo.tasks import task as task_named
 APIS = ("sequential", "functional")
 DENSE_IMPLEMENTATIONS = ("keras", "scratch")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
+# Training steps per call into TensorFlow (compile's `steps_per_execution`, which the project's
+# tape loops honour too): the same steps in the same order, but small batches no longer wait on
+# Python between them. Measured on california housing (210 batches of 64 an epoch, 2 CPU
+# cores), seconds an epoch at 1, 8, 16 and 32 steps a call: `fit` 0.42, 0.27, 0.26, 0.25; the
+# tape loop 0.41, 0.27, 0.28, 0.26; the same validation loss at each.
+STEPS_PER_EXECUTION = 16
 
 def choose(value, valid, what):
     if value not in valid:
@@ -77,6 +83,7 @@ def compile_for(model, task, *, optimizer="adam", learning_rate=1e-3, loss=None,
         optimizer=keras.optimizers.get({"class_name": optimizer, "config": config}),
         loss=loss or task_named(task).loss,
         metrics=task_named(task).metrics(),
+        steps_per_execution=STEPS_PER_EXECUTION,
     )
     return model
 

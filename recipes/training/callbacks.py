@@ -87,10 +87,10 @@ class StopOnSignal(keras.callbacks.Callback):
     """A safe point for Ctrl-C and SIGTERM (`interrupts.check_training`) after every batch and
     epoch.
 
-    Every training is shielded (`train.train`), so a signal waits for it: the step ends, an
-    epoch's checkpoint and backup are written whole, and the `Interrupted` is raised here, in
-    plain Python between two steps. (The tape loops call no batch hooks: `tape.run_epoch` checks
-    after each step.)
+    Every training is shielded (`train.train`), so a signal waits for it: the steps running end
+    (Keras calls batch hooks once per `steps_per_execution` steps), an epoch's checkpoint and
+    backup are written whole, and the `Interrupted` is raised here, in plain Python. (The tape
+    loops call no batch hooks: `tape.run_epoch` checks after each call of its steps.)
     """
 
     def on_train_batch_end(self, batch, logs=None):

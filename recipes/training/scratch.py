@@ -126,7 +126,7 @@ def fit(model, train_data, val_data, config, callbacks, epochs, initial_epoch):
     train_step = compiled_step(sgd_step, one_device, model.jit_compile)
 
     def train_epoch():
-        logs = run_epoch(train_step, train_batches, metrics)
+        logs = run_epoch(train_step, train_batches, metrics, model.steps_per_execution)
         model.get_layer(scratch.layer).set_weights([w.numpy(), b.numpy()])
         return logs
 
@@ -134,6 +134,7 @@ def fit(model, train_data, val_data, config, callbacks, epochs, initial_epoch):
     if val_data is not None:
         val_batches = batches(one_device, val_data, config)
         val_step = compiled_step(test_step, one_device, model.jit_compile)
-        val_epoch = lambda: run_epoch(val_step, val_batches, metrics)  # noqa: E731
+        val_epoch = lambda: run_epoch(val_step, val_batches, metrics,  # noqa: E731
+                                      model.steps_per_execution)
     return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(train_data),
                       train_epoch=train_epoch, val_epoch=val_epoch)

@@ -1,11 +1,11 @@
-"""Training with `tf.GradientTape`: the work of `model.fit` written out, one compiled step each.
+"""Training with `tf.GradientTape`: the work of `model.fit` written out, in compiled steps.
 
 `fit` trains a compiled zoo model: the model's loss plus its regularization losses, its own
-optimizer, copies of its `keras.metrics`. Each step is a `tf.function` that runs the replica step
-through `strategy.run` on a distributed dataset, with the loss scaled to the global batch. One
-code path therefore serves one CPU, one GPU, several GPUs (`MirroredStrategy`) and several
-machines (`MultiWorkerMirroredStrategy`, where Keras 3's `model.fit` fails:
-keras-team/keras#20585).
+optimizer, copies of its `keras.metrics`, its `steps_per_execution`. Each step runs the replica
+step through `strategy.run` on a distributed dataset, with the loss scaled to the global batch,
+several steps to a `tf.function` call. One code path therefore serves one CPU, one GPU, several
+GPUs (`MirroredStrategy`) and several machines (`MultiWorkerMirroredStrategy`, where Keras 3's
+`model.fit` fails: keras-team/keras#20585).
 
 It is driven epoch by epoch by `fit`'s own callbacks (early stopping with the best weights
 restored, the best-only checkpoint, TensorBoard, the progress bar) and returns a
@@ -38,12 +38,13 @@ def fit(model, train_data, val_data, config, callbacks, epochs, initial_epoch):
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     train_step, test_step = distributed_steps(model, strategy, metrics)
+    per_call = model.steps_per_execution
     val_epoch = None
     if val_data is not None:
         val_batches = batches(strategy, val_data, config)
-        val_epoch = lambda: run_epoch(test_step, val_batches, metrics)  # noqa: E731
+        val_epoch = lambda: run_epoch(test_step, val_batches, metrics, per_call)  # noqa: E731
     return run_epochs(model, callbacks, epochs, initial_epoch, examples=len(train_data),
-                      train_epoch=lambda: run_epoch(train_step, train_batches, metrics),
+                      train_epoch=lambda: run_epoch(train_step, train_batches, metrics, per_call),
                       val_epoch=val_epoch)
 
 
@@ -60,7 +61,8 @@ def evaluate(model, data, config):
     with strategy.scope():
         metrics = metrics_like(model)
     _, test_step = distributed_steps(model, strategy, metrics)
-    return run_epoch(test_step, batches(strategy, data, config), metrics)
+    return run_epoch(test_step, batches(strategy, data, config), metrics,
+                     model.steps_per_execution)
 
 
 @dataclass
@@ -143,26 +145,34 @@ def global_size(x):
 
 
 def compiled_step(replica_step, strategy, jit_compile=False):
-    """`replica_step(x, y)` as a `tf.function` that takes a batch iterator and runs one step.
+    """`replica_step(x, y)` as a `tf.function(iterator, count)` that runs `count` steps, each on
+    the iterator's next batch.
 
-    As in `model.fit`: the batch is fetched inside the graph (handing the function the iterator
-    costs less per step than handing it tensors, and it is traced once, the last smaller batch
-    included); autograph is off, as the steps have no Python control flow to convert (tracing
-    is faster); only the step itself is XLA-compiled when `jit_compile`, since fetching from an
-    iterator cannot be.
+    As in `model.fit` with `steps_per_execution`: the batches are fetched inside the graph
+    (handing the function the iterator costs less per step than handing it tensors, and it is
+    traced once, the last smaller batch and the last shorter run included), several steps a
+    call (the loop of TensorFlow's distributed training guide); autograph is off in the step,
+    which has no Python control flow to convert (tracing is faster); only the step itself is
+    XLA-compiled when `jit_compile`, since fetching from an iterator cannot be.
     """
     on_batch = tf.function(lambda batch: strategy.run(replica_step, args=batch),
                            jit_compile=jit_compile, autograph=False)
-    return tf.function(lambda iterator: on_batch(next(iterator)), autograph=False)
+
+    def run(iterator, count):
+        for _ in tf.range(count):
+            on_batch(next(iterator))
+
+    return tf.function(run)
 
 
-def run_epoch(step, batches, metrics):
-    """One pass over `batches`; metrics are read once, at the end, never per step."""
+def run_epoch(step, batches, metrics, per_call):
+    """One pass over `batches`, `per_call` steps a call (the model's `steps_per_execution`, as
+    in `fit`); metrics are read once, at the end, never per step."""
     for metric in metrics:
         metric.reset_state()
     iterator = iter(batches.data)
-    for _ in range(batches.steps):
-        step(iterator)
+    for start in range(0, batches.steps, per_call):
+        step(iterator, tf.constant(min(per_call, batches.steps - start)))
         interrupts.check_training()  # the shielded training's safe point (train.train)
     return {metric.name: float(metric.result()) for metric in metrics}
 

@@ -9,7 +9,7 @@ benchmarks. It owns what every training must get right, so no caller repeats it:
   its batches and its length;
 - each epoch's order, drawn from (seed, epoch) by `pipeline.EpochOrder`, which must be among the
   callbacks of whatever trains on the shuffled data;
-- where Ctrl-C and SIGTERM stop it: at the end of a step, an epoch's backup committed (the
+- where Ctrl-C and SIGTERM stop it: between two calls of its steps, an epoch's backup whole (the
   training is shielded, recipes/runs/interrupts.py);
 - the stop at the first NaN loss, and one `Diverged` error naming the epoch (keras-tuner's trials
   turn it into a failed trial, in recipes/tuning/hypermodel.py).
@@ -58,9 +58,10 @@ def train(network, train_data, val_data, config, *, callbacks=(), epochs=None, i
     trial's model.
     """
     timer = EpochTimer()
-    # Ctrl-C and SIGTERM stop training at a step's end (callbacks.StopOnSignal, tape.run_epoch),
-    # never half-way through Keras' or TensorFlow's own Python code (an epoch's iterator being
-    # built, a device scope being left): raised there, a SIGTERM once crashed a run (SIGSEGV).
+    # Ctrl-C and SIGTERM stop training between two calls of its steps (callbacks.StopOnSignal,
+    # tape.run_epoch), never half-way through Keras' or TensorFlow's own Python code (an epoch's
+    # iterator being built, a device scope being left): raised there, a SIGTERM once crashed a
+    # run (SIGSEGV).
     with interrupts.shielded():
         result = LOOPS[config.loop](network, train_data, val_data, config,
                                     [EpochOrder(config.seed), timer, *callbacks, TerminateOnNaN()],

@@ -85,7 +85,8 @@ def refit_linear(network, train_data, val_data, config, task):
                               for data in (train_data, val_data))
     with devices.strategy().scope():  # where a new optimizer's variables must live
         linear.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=network.loss,
-                       metrics=task.metrics(), jit_compile=network.jit_compile)
+                       metrics=task.metrics(), jit_compile=network.jit_compile,
+                       steps_per_execution=network.steps_per_execution)
     before = float(linear.evaluate(val_cache.dataset(config.batch_size), verbose=0,
                                    return_dict=True)["loss"])
     first_stage = [path.get_weights() for path in paths]
