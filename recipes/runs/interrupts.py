@@ -8,9 +8,9 @@ are not one atomic write and run `shielded()`: a run's promotion into --out, an 
 removing a stopped run's staging folder, keras-tuner's search, which saves its state in place,
 and every training (recipes/training/train.py), whose Keras and TensorFlow code a signal must not
 cut through. There a signal waits for the end of the block, or for a safe point that calls
-`check()` (in training, the end of each step: callbacks.StopOnSignal). A second signal does not
-wait, so a stuck process still stops. A library's bare `except:` (Keras has a few) can
-swallow the `Interrupted` a signal raised; training's safe points raise it again
+`check()` (in training, between two calls of its steps: callbacks.StopOnSignal). A second
+signal does not wait, so a stuck process still stops. A library's bare `except:` (Keras has a
+few) can swallow the `Interrupted` a signal raised; training's safe points raise it again
 (`check_training`), so a run never trains on past a signal.
 """
 
