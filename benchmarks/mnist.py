@@ -7,7 +7,11 @@ For each seed (default 1, 2, 3: one seed is not enough to say what a user gets),
 in this one process, one after the other, on that seed's split of the same data: the
 keras-io baseline (Conv32-Pool-Conv64-Pool-Flatten-Dropout 0.5-Dense 10, Adam, batch 128, 15
 epochs, no callbacks) and our `mnist-cnn` recipe as `python -m recipes run mnist-cnn` trains it
-(its epochs, batch size, augmentation, learning-rate schedule, early stopping and checkpoints).
+(its epochs, batch size, augmentation, learning-rate schedule, early stopping and checkpoints,
+and its precision: bfloat16 compute where the CPU has AMX units, as `run` chooses). The baseline
+trains in float32, as its example does; where mnist-cnn mixes precision, the recipe in float32
+and the baseline in the same mixed precision train too, to show what the precision alone is
+worth to each.
 Both train through `train.train`, the one entry `run` trains through (its epoch order and
 pipeline, `model.fit`), the baseline with no callbacks of its own. Both train on
 the recipe's 48,750 training images, validate on its 11,250 and are tested on MNIST's 10,000
@@ -49,6 +53,8 @@ EVERY_SEED, TIME_RATIO = 0.995, 0.6  # mnist-cnn: the least test accuracy of any
 SEEDS = (1, 2, 3)
 SCRATCH_GAP = 0.005  # softmax-scratch: within half a point of mnist-softmax (issue 14)
 QUICK_EXAMPLES = 2000  # --quick: training and validation images per model
+FLOAT32 = "mnist-cnn, float32"  # the recipe without its bfloat16 compute, where it has that
+BASELINE_MIXED = "keras-io convnet, mixed"  # the baseline in the recipe's mixed precision
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -78,6 +84,7 @@ def train_and_test(network, plan, loaded, config, extra_callbacks, test=True):
             "epoch_to_val_target": None if first is None else first + 1,
             "seconds_to_val_target": None if first is None else round(clock.elapsed[first], 1),
             "parameters": network.count_params(), "jit": bool(network.jit_compile),
+            "precision": network.dtype_policy.name,
             "val_accuracy": [round(float(v), 5) for v in history["val_accuracy"]],
             "elapsed": [round(t, 2) for t in clock.elapsed]}
 
@@ -94,17 +101,20 @@ def one_view_accuracy(plan, loaded, network):
 
 
 def side_by_side(data, seed, quick, workdir):
-    """The keras-io baseline, then mnist-cnn, on one prepared split."""
+    """The keras-io baseline, then mnist-cnn, on one prepared split; where mnist-cnn mixes
+    precision, then also mnist-cnn in float32 and the baseline in mnist-cnn's precision: what the
+    precision alone is worth to each."""
     plan, loaded = prepare("mnist-cnn", RunOptions(data=data, seed=seed, quiet=True,
                                                    epochs=1 if quick else None))
     if quick:
         loaded = dataclasses.replace(loaded, sources={
             part: Arrays(source.x[:QUICK_EXAMPLES], source.y[:QUICK_EXAMPLES])
             for part, source in loaded.sources.items()})
-    keras_io = dataclasses.replace(plan, model_name="keras_io_convnet", hyperparameters={})
     keras_io_config = TrainConfig(epochs=1 if quick else BASELINE_EPOCHS,
                                   batch_size=BASELINE_BATCH_SIZE, patience=BASELINE_EPOCHS,
-                                  seed=seed, quiet=True)
+                                  seed=seed, quiet=True)  # float32, as keras-io trains it
+    keras_io = dataclasses.replace(plan, model_name="keras_io_convnet", hyperparameters={},
+                                   config=keras_io_config)
     baseline = train_and_test(build_network(keras_io, loaded), plan, loaded, keras_io_config,
                               extra_callbacks=[])
     network = build_network(plan, loaded)
@@ -112,7 +122,17 @@ def side_by_side(data, seed, quick, workdir):
                           extra_callbacks=callbacks.standard(plan.config, workdir))
     ours["test_accuracy_one_view"] = one_view_accuracy(plan, loaded, network)
     hyperparameters = {k: v for k, v in plan.hyperparameters.items() if k != "api"}
-    return {"keras-io convnet": baseline, "mnist-cnn": {**ours, "hyperparameters": hyperparameters}}
+    pair = {"keras-io convnet": baseline, "mnist-cnn": {**ours, "hyperparameters": hyperparameters}}
+    if plan.config.mixed_precision:
+        in_float32 = dataclasses.replace(plan, config=dataclasses.replace(
+            plan.config, mixed_precision=False))
+        pair[FLOAT32] = train_and_test(build_network(in_float32, loaded), in_float32, loaded,
+                                       in_float32.config, callbacks.standard(plan.config, workdir))
+        mixed = dataclasses.replace(keras_io_config, mixed_precision=True)
+        keras_io_mixed = dataclasses.replace(keras_io, config=mixed)
+        pair[BASELINE_MIXED] = train_and_test(build_network(keras_io_mixed, loaded), plan, loaded,
+                                              mixed, extra_callbacks=[])
+    return pair
 
 
 def recipe_rows(data, seed, quick, workdir):
@@ -143,7 +163,8 @@ def plot_val_accuracy(pairs, path):
     """Validation accuracy against wall time, every seed: which model gets good sooner."""
     figure, axes = plt.subplots(figsize=(6, 4))
     for (seed, pair), style in zip(pairs.items(), ("-", "--", ":", "-.")):
-        for (name, row), color in zip(pair.items(), ("tab:blue", "tab:orange")):
+        for (name, row), color in zip(pair.items(), ("tab:blue", "tab:orange", "tab:green",
+                                                      "tab:red")):
             axes.plot(row["elapsed"], row["val_accuracy"], style, marker="o", markersize=3,
                       color=color, label=f"{name}, seed {seed}")
     axes.axhline(VAL_TARGET, color="gray", linestyle="--", linewidth=1)
@@ -155,14 +176,14 @@ def plot_val_accuracy(pairs, path):
     plt.close(figure)
 
 
-def summary(pairs):
-    """mnist-cnn over the seeds: mean and least test accuracy, the worst time ratio to the
+def summary(pairs, name="mnist-cnn"):
+    """Model `name` over the seeds: mean and least test accuracy, the worst time ratio to the
     baseline of the same seed, and whether that meets the goal."""
-    accuracies = [pair["mnist-cnn"]["test_accuracy"] for pair in pairs.values()]
-    ratios = [pair["mnist-cnn"]["train_seconds"] / pair["keras-io convnet"]["train_seconds"]
+    accuracies = [pair[name]["test_accuracy"] for pair in pairs.values()]
+    ratios = [pair[name]["train_seconds"] / pair["keras-io convnet"]["train_seconds"]
               for pair in pairs.values()]
     mean, least, worst = sum(accuracies) / len(accuracies), min(accuracies), max(ratios)
-    one_view = [pair["mnist-cnn"]["test_accuracy_one_view"] for pair in pairs.values()]
+    one_view = [pair[name].get("test_accuracy_one_view") for pair in pairs.values()]
     return {"mean_test_accuracy": round(mean, 5), "least_test_accuracy": least,
             "mean_test_accuracy_one_view": (None if None in one_view
                                             else round(sum(one_view) / len(one_view), 5)),
@@ -178,16 +199,33 @@ def one_view_line(result):
                 f"{result['mean_test_accuracy_one_view']:.2%}."]
 
 
+def precision_lines(pairs):
+    """Where the recipe mixed precision: the recipe in float32, and the recipe against the
+    baseline in the same precision (what is left of the time ratio once both have it)."""
+    if not all(FLOAT32 in pair for pair in pairs.values()):
+        return []
+    result = summary(pairs, FLOAT32)
+    same = [pair["mnist-cnn"]["train_seconds"] / pair[BASELINE_MIXED]["train_seconds"]
+            for pair in pairs.values()]
+    return ["", f"The same recipe in float32 (`--no-mixed-precision`), same seeds and splits: "
+                f"mean test accuracy {result['mean_test_accuracy']:.2%}, least "
+                f"{result['least_test_accuracy']:.2%}, worst time ratio "
+                f"{result['worst_time_ratio']:.2f}. Against the keras-io convnet in the same "
+                f"mixed precision, mnist-cnn's time ratio is {min(same):.2f}-{max(same):.2f}."]
+
+
 def pair_section(pairs):
-    lines = ["| seed | model | parameters | epochs x batch | augmented | test accuracy | "
-             f"train seconds | time ratio | examples/s | first epoch ≥ {VAL_TARGET:.0%} val | "
-             "seconds to it |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| seed | model | precision | parameters | epochs x batch | augmented | "
+             f"test accuracy | train seconds | time ratio | examples/s | first epoch ≥ "
+             f"{VAL_TARGET:.0%} val | seconds to it |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for seed, pair in pairs.items():
         baseline_seconds = pair["keras-io convnet"]["train_seconds"]
         for name, row in pair.items():
             first, seconds = row["epoch_to_val_target"], row["seconds_to_val_target"]
             lines.append(
-                f"| {seed} | {name} | {row['parameters']:,} | {row['epochs']} x "
+                f"| {seed} | {name} | {row['precision']} | {row['parameters']:,} | "
+                f"{row['epochs']} x "
                 f"{row['batch_size']} | {'yes' if row['augment'] else 'no'} | "
                 f"{row['test_accuracy']:.4f} | {row['train_seconds']:.1f} | "
                 f"{row['train_seconds'] / baseline_seconds:.2f} | "
@@ -201,7 +239,8 @@ def pair_section(pairs):
         f"of the same seed: **{'met' if result['met'] else 'not met'}** (mean "
         f"{result['mean_test_accuracy']:.2%}, least {result['least_test_accuracy']:.2%}, worst "
         f"time ratio {result['worst_time_ratio']:.2f}). mnist-cnn's hyperparameters: "
-        f"`{hyperparameters}`.", *one_view_line(result), "", "![validation accuracy over time](mnist.png)", ""]
+        f"`{hyperparameters}`.", *one_view_line(result), *precision_lines(pairs), "",
+        "![validation accuracy over time](mnist.png)", ""]
 
 
 def recipes_section(rows):

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 
 from recipes.runs import rundir
 from recipes.training import callbacks, tape, train
@@ -119,12 +118,6 @@ def test_linear_scratch_recovers_w_and_b(tmp_path):
 def test_scratch_loop_on_another_model_is_a_user_error():
     with pytest.raises(UserError, match="--loop scratch trains linear_regression and softmax_regression only"):
         prepare("iris", run.RunOptions(loop="scratch"))
-
-
-@pytest.mark.skipif(bool(tf.config.list_physical_devices("GPU")), reason="a GPU mixes precision")
-def test_mixed_precision_on_cpu_is_a_user_error():
-    with pytest.raises(UserError, match="--mixed-precision needs a GPU"):
-        prepare("iris", run.RunOptions(mixed_precision=True))
 
 
 def test_fit_across_workers_is_refused_with_the_way_out(monkeypatch):

@@ -16,6 +16,7 @@ from recipes.features import encoding, parts, preprocess
 from recipes.data.dataset import DataOptions
 from recipes.errors import DataUnavailable, UserError
 from recipes.sources.arrays import to_dataset
+from recipes.training import devices
 from recipes.workflow.prepare import prepare
 from recipes.workflow.run import RunOptions, run
 from tests.conftest import SHARED_MNIST
@@ -299,17 +300,20 @@ def test_digits_cnn_beats_chance_by_far_and_writes_the_image_plots(tmp_path):
 
 
 def test_mnist_cnn_defaults_rerun_identically_with_deterministic(tmp_path):
-    """mnist-cnn's hyperparameters (its shifted views, smoothed labels, warmed-up schedule), on
-    the offline 5,000 digits, augmented: the same seed with --deterministic twice gives the
-    same test accuracy and the same served probabilities."""
+    """mnist-cnn's hyperparameters (its shifted views, smoothed labels, warmed-up schedule) and
+    precision (bfloat16 where the CPU has AMX), on the offline 5,000 digits, augmented: the same
+    seed with --deterministic twice gives the same test accuracy and the same served
+    probabilities."""
     hyperparameters = RECIPES["mnist-cnn"].hyperparameters
     assert hyperparameters.get("test_shifts")  # the default this guards
+    mixed = RECIPES["mnist-cnn"].mixed_precision and devices.fast_mixed_policy() is not None
     runs = []
     for attempt in ("first", "second"):
         out = tmp_path / attempt
         metrics = run("mnist-5k-cnn", RunOptions(
             epochs=2, seed=3, deterministic=True, quiet=True, out=out, augment=True,
-            hyperparameters=dict(hyperparameters)))
+            mixed_precision=mixed, hyperparameters=dict(hyperparameters)))
+        assert metrics["precision"] == ("mixed_bfloat16" if mixed else "float32")
         runs.append((metrics["test"]["accuracy"],
                      json.loads((out / "metrics.json").read_text())["test"]))
     assert runs[0] == runs[1]

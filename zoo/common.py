@@ -43,14 +43,17 @@ def dense_layer(units, *, dense="keras", activation=None, l2=0.0, bias=0.0, name
     """A Dense layer from Keras or from scratch, with optional L2 weight decay on the kernel.
 
     `bias` sets the initial bias: an output layer started at the target's mean (regression) or
-    log-odds (binary) skips the first epochs of merely learning where the data sits.
+    log-odds (binary) skips the first epochs of merely learning where the data sits. The layer
+    named "output" (every builder's last) computes in float32 under a mixed-precision policy,
+    as Keras' guide advises: probabilities and values keep 24 bits, not bfloat16's 8.
     """
     implementation = {"keras": keras.layers.Dense, "scratch": scratch.Dense}[
         choose(dense, DENSE_IMPLEMENTATIONS, "dense implementation")
     ]
     regularizer = keras.regularizers.L2(l2) if l2 else None
     return implementation(units, activation=activation, kernel_regularizer=regularizer,
-                          bias_initializer=keras.initializers.Constant(bias), name=name)
+                          bias_initializer=keras.initializers.Constant(bias), name=name,
+                          dtype="float32" if name == "output" else None)
 
 
 def assemble(input_shape, layer_list, *, api, name):

@@ -118,8 +118,10 @@ def add_run_arguments(parser):
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, help="image recipes: "
                         "train on randomly shifted (up to 10%%) and rotated (up to ~11 degrees) "
                         "images (default: the recipe's)")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="float16 compute with loss scaling (GPU only)")
+    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
+                        help="compute in 16 bits, variables in 32: float16 with loss scaling on "
+                        "a GPU, bfloat16 on a CPU with AMX units; refused elsewhere (default: "
+                        "the recipe's, on where the machine has them: mnist-cnn)")
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction,
                         help="XLA-compile the training step (default: on with one GPU, off on "
                         "CPU, where it trained slower)")

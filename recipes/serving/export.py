@@ -26,7 +26,7 @@ def export(run_dir, out_dir=None, formats=("savedmodel",), unsafe=False):
     out = Path(out_dir) if out_dir else run_dir / rundir.EXPORT_DIR
     formats = tuple(dict.fromkeys(formats))
     run = rundir.load(run_dir, unsafe)
-    check_request(out, formats)
+    check_request(out, formats, run.metrics.get("precision", "float32"))
     # One export per folder; a failure to write leaves the previous export as it was.
     with lock.locked(out, "export"), artifacts.writing("--out", out), \
             artifacts.atomic_dir(out) as tmp:
@@ -45,12 +45,18 @@ def export(run_dir, out_dir=None, formats=("savedmodel",), unsafe=False):
     return card
 
 
-def check_request(out, formats):
-    """Refuse what would fail or destroy something, before anything is built or written."""
+def check_request(out, formats, precision="float32"):
+    """Refuse what would fail or destroy something, before anything is built or written.
+    `precision`: the dtype policy the run trained in (its metrics.json)."""
     artifacts.check_writable(out, "--out")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise UserError(f"unknown export format {', '.join(unknown)}; valid: {', '.join(FORMATS)}")
+    if "tflite" in formats and precision == "mixed_bfloat16":
+        # TFLite's builtin ops take no bfloat16 convolution or matrix product
+        raise UserError("--format tflite: this run computes in bfloat16 (mixed precision), which "
+                        "TFLite cannot convert; the SavedModel and ONNX formats serve it, or "
+                        "train again with --no-mixed-precision")
     if "onnx" in formats and not all(importlib.util.find_spec(m) for m in ("tf2onnx", "onnx")):
         raise UserError("--format onnx needs tf2onnx: pip install 'keras-zoo-recipes[export]'")
     # The output folder is replaced whole: only ever replace an earlier export (a run folder

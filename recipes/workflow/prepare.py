@@ -108,11 +108,15 @@ def decide(entry, options, loaded):
     hyperparameters = {**defaults, **checked_kinds(model_name, options.hyperparameters),
                        "api": options.api}
     augment = entry.augment if options.augment is None else options.augment
+    # A recipe's own choice only where the machine computes faster in low precision; asked for
+    # with --mixed-precision, rules.py has already refused it elsewhere.
+    mixed_precision = (entry.mixed_precision and devices.fast_mixed_policy() is not None
+                       if options.mixed_precision is None else options.mixed_precision)
     config = TrainConfig(epochs=options.epochs or entry.epochs,
                          batch_size=options.batch_size or entry.batch_size
                          or table_batch_size(len(loaded.sources["train"]), EPOCH_STEPS[task.name]),
                          patience=entry.patience, seed=options.seed, quiet=options.quiet,
-                         loop=options.loop or entry.loop, mixed_precision=options.mixed_precision,
+                         loop=options.loop or entry.loop, mixed_precision=mixed_precision,
                          jit=options.jit, deterministic=options.deterministic,
                          resumable=options.resume,
                          augment=images.augmentation(options.seed) if augment else None,

@@ -121,7 +121,7 @@ RULES = [  # a command's own first: they say what it cannot do at all
     Rule(EVERY, lambda a: a.options.ensemble > 1 and a.options.resume,
          lambda a: "--resume continues one network's training; run --ensemble again without "
                    "--resume"),
-    # devices' policy, or its UserError where --mixed-precision cannot help (on CPU)
+    # devices' policy, or its UserError where --mixed-precision cannot help (a CPU without AMX)
     Rule(EVERY, lambda a: a.options.mixed_precision and not devices.mixed_precision_policy(),
          None),
     Rule(EVERY, lambda a: a.series_flags and not a.series,

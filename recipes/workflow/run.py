@@ -37,7 +37,7 @@ class RunOptions:
     data: DataOptions = DataOptions()
     out: Path | None = None
     quiet: bool = False
-    mixed_precision: bool = False
+    mixed_precision: bool | None = None  # the device's fast mixed policy; None: the recipe's
     jit: bool | None = None  # XLA on or off; None: Keras' choice (on for one GPU, off on CPU)
     augment: bool | None = None  # random shifts/rotations of training images; None: the recipe's
     export: bool = False  # also export the run for serving, into OUT/export (recipes/serving/export.py)

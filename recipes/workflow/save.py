@@ -22,7 +22,7 @@ def run_request(plan, loaded, options):
                "hyperparameters": plan.hyperparameters, "seed": options.seed,
                "loop": config.loop, "epochs": config.epochs, "batch_size": config.batch_size,
                "data": asdict(options.data), "augment": config.augment is not None, "jit": options.jit,
-               "mixed_precision": options.mixed_precision, "deterministic": options.deterministic,
+               "mixed_precision": config.mixed_precision, "deterministic": options.deterministic,
                "class_weight": options.class_weight, "ensemble": options.ensemble}
     return json.loads(json.dumps(request, default=str))
 
