@@ -8,8 +8,8 @@ early stopping out of reach. Examples/second is the figure metrics.json reports:
 validation and callbacks included, as a user sees them. "eager" is the tape loop with
 `tf.config.run_functions_eagerly(True)`, the same Python run op by op: why the step is compiled.
 Two more columns back the CPU defaults: `fit` with mixed_bfloat16 layers (what `--mixed-precision`
-means on a CPU with AMX units, and is refused without them) and the tape loop with XLA
-(`--jit`), each against its float32 / no-XLA figure.
+would mean on this CPU) and the tape loop with XLA (`--jit`), each against its float32 /
+no-XLA figure.
 """
 
 import dataclasses
@@ -19,7 +19,7 @@ import time
 import tensorflow as tf
 
 from benchmarks import common
-from recipes.training import callbacks, devices, train
+from recipes.training import callbacks, train
 from recipes.workflow import run
 from recipes.workflow.prepare import build_network, prepare
 
@@ -38,8 +38,8 @@ def train_once(plan, loaded, loop, epochs, workdir, *, eager=False, bfloat16=Fal
     `config.loop` set to `loop` and `run`'s callbacks; returns a `pipeline.TrainResult`."""
     config = dataclasses.replace(plan.config, loop=loop, epochs=epochs, patience=epochs,
                                  quiet=True, jit=jit)
-    # mixed_bfloat16 layers on any machine: what --mixed-precision means on a CPU with AMX
-    # (`devices.fast_mixed_policy`; refused on other CPUs, mixed_float16 on a GPU).
+    # mixed_bfloat16 layers on any machine: what --mixed-precision would mean on a CPU, where
+    # `devices.mixed_precision_policy` refuses it (and means mixed_float16 on a GPU).
     network = build_network(dataclasses.replace(plan, config=config), loaded,
                             policy="mixed_bfloat16" if bfloat16 else None)
     tf.config.run_functions_eagerly(eager)
@@ -83,14 +83,10 @@ def markdown(rows, seconds, ran_on):
         lines.append(f"| {r['recipe']} | {r['batch_size']} | {r['epochs']} | {speed['fit']} | "
                      f"{speed['tape']} | {speed['eager']} | {r['ratios']['tape/fit']:.2f} | "
                      f"{r['ratios']['eager/fit']:.2f} |")
-    amx = "amx_bf16" in devices.cpu_flags()
     lines += ["", "The CPU defaults: mixed_bfloat16 layers under `fit` (what `--mixed-precision` "
-              "means on a CPU with AMX units) and XLA for the tape step (`--jit`), each against "
-              "float32 / no XLA. Near or below 1 means no gain: XLA stays off on CPU unless "
-              f"asked for. This CPU {'has' if amx else 'has no'} AMX bfloat16 units. Both "
-              "recipes here are dominated by what bfloat16 does not speed up (mnist-5k-cnn's "
-              "batch norm, breast-cancer's tiny matrices); mnist-cnn, a convnet without batch "
-              "norm, trains 1.7-1.9x faster in it (reports/mnist.md).", "",
+              "would use on a CPU with AVX512_BF16) and XLA for the tape step (`--jit`), each "
+              "against float32 / no XLA. Near or below 1 means no gain: on CPU, `--mixed-precision` "
+              "is refused and XLA stays off unless asked for.", "",
               "| recipe | fit bf16 | fit bf16/fp32 | tape XLA | tape XLA/no-XLA |",
               "|---|---|---|---|---|"]
     for r in rows:

@@ -54,7 +54,7 @@ CATALOG = [
            description="The same fit from scratch: tf.Variable w, b and w -= lr * grad (D2L 3.4)"),
     # Images. mnist-cnn: augmented, 10 epochs of Adam at 5e-3 warmed up over the first 10% of
     # steps then cosine-annealed, labels smoothed by 0.1, and at test time the mean over five
-    # one-pixel-shifted views; bfloat16 compute where the CPU has AMX units (1.7-1.9x faster, the
+    # one-pixel-shifted views; bfloat16 compute where the CPU has AMX units (1.7-2.0x faster, the
     # same accuracy within noise). Chosen on validation splits (reports/mnist_choices.md says how;
     # the test split chose nothing).
     Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass",
