@@ -100,21 +100,33 @@ def one_view_accuracy(plan, loaded, network):
     return float(evaluate.test_metrics(plan, loaded, one_view)[0]["accuracy"])
 
 
+def sliced(loaded, quick):
+    """`loaded` as it is, or with --quick the first QUICK_EXAMPLES examples of each part."""
+    if not quick:
+        return loaded
+    return dataclasses.replace(loaded, sources={
+        part: Arrays(source.x[:QUICK_EXAMPLES], source.y[:QUICK_EXAMPLES])
+        for part, source in loaded.sources.items()})
+
+
+def keras_io_plan(plan, quick):
+    """The keras-io baseline on mnist-cnn's `plan`: its network, 15 epochs of 128 without early
+    stopping, in float32 as keras-io trains it."""
+    config = TrainConfig(epochs=1 if quick else BASELINE_EPOCHS, batch_size=BASELINE_BATCH_SIZE,
+                         patience=BASELINE_EPOCHS, seed=plan.config.seed, quiet=True)
+    return dataclasses.replace(plan, model_name="keras_io_convnet", hyperparameters={},
+                               config=config)
+
+
 def side_by_side(data, seed, quick, workdir):
     """The keras-io baseline, then mnist-cnn, on one prepared split; where mnist-cnn mixes
     precision, then also mnist-cnn in float32 and the baseline in mnist-cnn's precision: what the
     precision alone is worth to each."""
     plan, loaded = prepare("mnist-cnn", RunOptions(data=data, seed=seed, quiet=True,
                                                    epochs=1 if quick else None))
-    if quick:
-        loaded = dataclasses.replace(loaded, sources={
-            part: Arrays(source.x[:QUICK_EXAMPLES], source.y[:QUICK_EXAMPLES])
-            for part, source in loaded.sources.items()})
-    keras_io_config = TrainConfig(epochs=1 if quick else BASELINE_EPOCHS,
-                                  batch_size=BASELINE_BATCH_SIZE, patience=BASELINE_EPOCHS,
-                                  seed=seed, quiet=True)  # float32, as keras-io trains it
-    keras_io = dataclasses.replace(plan, model_name="keras_io_convnet", hyperparameters={},
-                                   config=keras_io_config)
+    loaded = sliced(loaded, quick)
+    keras_io = keras_io_plan(plan, quick)
+    keras_io_config = keras_io.config
     baseline = train_and_test(build_network(keras_io, loaded), plan, loaded, keras_io_config,
                               extra_callbacks=[])
     network = build_network(plan, loaded)

@@ -15,17 +15,13 @@ The test split is not evaluated here: it chose
 nothing. `benchmarks/mnist.py` then measures the chosen recipe on test.
 """
 
-import dataclasses
 import statistics
 import tempfile
 
 from benchmarks import common
-from benchmarks.mnist import (BASELINE_BATCH_SIZE, BASELINE_EPOCHS, QUICK_EXAMPLES,
-                              train_and_test)
+from benchmarks.mnist import QUICK_EXAMPLES, keras_io_plan, sliced, train_and_test
 from recipes.data.dataset import DataOptions
-from recipes.sources.arrays import Arrays
 from recipes.training import callbacks
-from recipes.training.pipeline import TrainConfig
 from recipes.workflow.prepare import build_network, prepare
 from recipes.workflow.run import RunOptions
 
@@ -47,14 +43,6 @@ CANDIDATES = {  # name -> what it sets over the recipe, absolutely: the recipe m
 }
 
 
-def sliced(loaded, quick):
-    if not quick:
-        return loaded
-    return dataclasses.replace(loaded, sources={
-        part: Arrays(source.x[:QUICK_EXAMPLES], source.y[:QUICK_EXAMPLES])
-        for part, source in loaded.sources.items()})
-
-
 def candidate(data, seed, settings, quick, workdir):
     """mnist-cnn with `settings` on `seed`'s split: (validation accuracy, train seconds)."""
     plan, loaded = prepare("mnist-cnn", RunOptions(
@@ -70,13 +58,9 @@ def candidate(data, seed, settings, quick, workdir):
 def baseline(data, seed, quick):
     """The keras-io convnet on `seed`'s split, as benchmarks/mnist.py trains it."""
     plan, loaded = prepare("mnist-cnn", RunOptions(data=data, seed=seed, quiet=True))
-    loaded = sliced(loaded, quick)
-    config = TrainConfig(epochs=1 if quick else BASELINE_EPOCHS, batch_size=BASELINE_BATCH_SIZE,
-                         patience=BASELINE_EPOCHS, seed=seed, quiet=True)  # float32, as keras-io
-    plan = dataclasses.replace(plan, model_name="keras_io_convnet", hyperparameters={},
-                               config=config)
-    row = train_and_test(build_network(plan, loaded), plan, loaded, config, extra_callbacks=[],
-                         test=False)
+    loaded, plan = sliced(loaded, quick), keras_io_plan(plan, quick)
+    row = train_and_test(build_network(plan, loaded), plan, loaded, plan.config,
+                         extra_callbacks=[], test=False)
     return row["val_accuracy"][-1], row["train_seconds"]
 
 
