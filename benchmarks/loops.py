@@ -85,8 +85,10 @@ def markdown(rows, seconds, ran_on):
                      f"{r['ratios']['eager/fit']:.2f} |")
     lines += ["", "The CPU defaults: mixed_bfloat16 layers under `fit` (what `--mixed-precision` "
               "would use on a CPU with AVX512_BF16) and XLA for the tape step (`--jit`), each "
-              "against float32 / no XLA. Near or below 1 means no gain: on CPU, `--mixed-precision` "
-              "is refused and XLA stays off unless asked for.", "",
+              "against float32 / no XLA. Near or below 1 means no gain on these two (batch norm, "
+              "tiny matrices): a recipe mixes only where it gains (mnist-cnn on AMX units: "
+              "reports/mnist.md), `--mixed-precision` is refused on a CPU without AMX, and XLA "
+              "stays off unless asked for.", "",
               "| recipe | fit bf16 | fit bf16/fp32 | tape XLA | tape XLA/no-XLA |",
               "|---|---|---|---|---|"]
     for r in rows:

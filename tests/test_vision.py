@@ -76,6 +76,11 @@ def test_mnist_cnn_arguments_shape_the_network():
     assert [(c.filters, c.kernel_size) for c in convolutions] == [(16, (5, 5)), (32, (3, 3))]
     assert narrow.get_layer("hidden_0").units == 64
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in narrow.layers)
+    deep = zoo.build("mnist_cnn", (28, 28, 1), 10, block_convs=(1, 2))
+    convolutions = [layer for layer in deep.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size) for c in convolutions] == [(32, (5, 5)), (64, (3, 3)),
+                                                                  (64, (3, 3))]
+    assert deep.get_layer("block2_pool").output.shape == (None, 4, 4, 64)  # 12 -> 10 -> 8 -> 4
     small = zoo.build("mnist_cnn", (8, 8, 1), 10, padding="same", decay_steps=100)
     assert small.optimizer.get_config()["learning_rate"]["class_name"] == "CosineDecay"
 
@@ -129,6 +134,9 @@ def test_annealed_recipes_decay_the_learning_rate_over_every_step_of_the_run():
 @pytest.mark.parametrize("shape, kwargs, message", [
     ((8, 8, 1), {}, r"8x8 images are too small for its conv blocks with padding='valid'"),
     ((4,), {}, r"mnist_cnn takes images \(height, width, channels\), got input shape \(4,\)"),
+    ((28, 28, 1), {"block_convs": (1, 6)}, r"28x28 images are too small for its conv blocks"),
+    ((28, 28, 1), {"block_convs": (1,)}, r"block_convs takes one count per conv block \(two\)"),
+    ((28, 28, 1), {"block_convs": (0, 1)}, r"convs in a block must be"),
     ((28, 28, 1), {"padding": "full"}, r"unknown padding 'full'; valid: valid, same"),
     ((28, 28, 1), {"decay_steps": -1}, r"decay_steps must be >= 0"),
     ((28, 28, 1), {"test_shifts": 28}, r"test_shifts must be in \[0, 28\) pixels"),
