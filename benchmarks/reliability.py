@@ -110,7 +110,7 @@ def reshuffling(to_dataset):
         if order is None:
             return to_dataset(x, y, batch_size, augment=augment)
         data = reshuffled(x, y, batch_size, order.seed)
-        return pipeline.augmented(data, augment).prefetch(tf.data.AUTOTUNE)
+        return pipeline.ready(data, augment)
     return patched
 
 

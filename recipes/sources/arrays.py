@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from recipes.training.pipeline import augmented, steps
+from recipes.training.pipeline import ready, steps
 
 
 @dataclass(eq=False)
@@ -55,7 +55,7 @@ def to_dataset(x, y, batch_size, *, order=None, augment=None):
     Training data is shuffled by `order`, an `EpochOrder` that must be among the callbacks of
     whatever trains on it (so --resume replays each epoch's order); without it the data keeps its
     order (validation, test). `augment` (a Keras layer) randomises each batch
-    (`pipeline.augmented`).
+    (`pipeline.ready`).
     """
     if order is not None:
         features, targets, indices = tf.constant(x), tf.constant(y), order.indices(len(x))
@@ -69,7 +69,7 @@ def to_dataset(x, y, batch_size, *, order=None, augment=None):
                 .apply(tf.data.experimental.assert_cardinality(steps(x, batch_size))))
     else:
         data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    return augmented(data, augment).prefetch(tf.data.AUTOTUNE)
+    return ready(data, augment)
 
 
 def worker_pieces(x, y, shard, replicas):

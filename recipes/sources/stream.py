@@ -36,7 +36,7 @@ from recipes.features import parts, preprocess
 from recipes.choices import SAMPLE_ROWS, STREAM_MB
 from recipes.data.dataset import Dataset
 from recipes.errors import UserError
-from recipes.training.pipeline import augmented, steps
+from recipes.training.pipeline import ready, steps
 
 STREAM_BYTES = STREAM_MB * 2**20  # files above stream, unless --no-stream (choices.STREAM_MB)
 CHECK_ROWS = 10_000  # validation and test rows kept for permutation importance and the baseline
@@ -220,7 +220,7 @@ class TableStream:
             data = data.concatenate(tf.data.Dataset.from_tensors((x, y)))
         data = data.apply(tf.data.experimental.assert_cardinality(
             steps(self, batch_size) * replicas))
-        return augmented(data, augment).prefetch(tf.data.AUTOTUNE)
+        return ready(data, augment)
 
 
 def encode_pass(source, preprocessing, groups, batch_size, shard):
