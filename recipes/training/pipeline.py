@@ -148,8 +148,8 @@ def ready(batches, augment):
     Why off: both loops draw a new iterator each epoch, and deleting the last one waits for
     its autotuner's thread to wake: 0.6 s idle on a quiet machine, 2-5 s while a network trains,
     at the start of every second or third epoch (mnist-cnn on 2 cores; a third of a bfloat16
-    epoch). Without it, the parallel map takes one thread per core and the prefetch buffer
-    holds PREFETCH batches, which is all these pipelines ever tuned to.
+    epoch). Without it the augmentation map runs at tf.data's default parallelism (the same
+    seconds an epoch of batches, measured) and the prefetch buffer holds PREFETCH batches.
     """
     if augment is not None:
         batches = batches.map(lambda features, targets: (augment(features, training=True),
