@@ -55,7 +55,7 @@ CATALOG = [
     # Images. mnist-cnn: two 3x3 convolutions in the second block, augmented, 8 epochs of Adam
     # at 5e-3 warmed up over the first 10% of steps then cosine-annealed, labels smoothed by 0.1,
     # and at test time the mean over five one-pixel-shifted views; bfloat16 compute where the CPU
-    # has AMX units (2.1-2.5x faster, the same accuracy within noise). Chosen on validation
+    # has AMX units (1.8-2.1x faster, the same accuracy within noise). Chosen on validation
     # splits (reports/mnist_choices.md says how; the test split chose nothing).
     Recipe("mnist-cnn", "mnist", "mnist_cnn", "multiclass",
            {"block_convs": (1, 2), "learning_rate": 5e-3, "warmup": 0.1, "label_smoothing": 0.1,

@@ -68,7 +68,7 @@ def fast_mixed_policy():
     On a GPU, mixed_float16: compile then wraps the optimizer in a LossScaleOptimizer, and both
     loops scale the loss through it. On a CPU with AMX bfloat16 tiles (Intel Sapphire Rapids and
     later), mixed_bfloat16: oneDNN runs convolutions and matrix products on them, and a
-    mnist-cnn run trained 2.1-2.5x faster with the same test accuracy (reports/mnist.md). On
+    mnist-cnn run trained 1.8-2.1x faster with the same test accuracy (reports/mnist.md). On
     other CPUs bfloat16 is emulated or merely converted (AVX512_BF16: 0.96-1.01x in
     reports/loops.md), so there is none. Variables stay float32 in both policies.
     """
