@@ -147,7 +147,7 @@ def ready(batches, augment):
 
     Why off: both loops draw a new iterator each epoch, and deleting the last one waits for
     its autotuner's thread to wake: 0.6 s idle on a quiet machine, 2-5 s while a network trains,
-    at the start of every second or third epoch (mnist-cnn on 2 cores; a third of a bfloat16
+    at the start of one epoch in three to six (mnist-cnn on 2 cores; a third of a bfloat16
     epoch). Without it the augmentation map runs at tf.data's default parallelism (the same
     seconds an epoch of batches, measured) and the prefetch buffer holds PREFETCH batches.
     """
