@@ -69,7 +69,7 @@ def fast_mixed_policy():
     loops scale the loss through it. On a CPU with AMX bfloat16 tiles (Intel Sapphire Rapids and
     later), mixed_bfloat16: oneDNN runs convolutions and matrix products on them, and a
     mnist-cnn run trained 1.8-2.1x faster with the same test accuracy (reports/mnist.md). On
-    other CPUs bfloat16 is emulated or merely converted (AVX512_BF16: 0.96-1.01x in
+    other CPUs bfloat16 is emulated or merely converted (AVX512_BF16: 0.91-0.98x in
     reports/loops.md), so there is none. Variables stay float32 in both policies.
     """
     if tf.config.list_logical_devices("GPU"):
