@@ -14,8 +14,9 @@ and the baseline in the same mixed precision train too, to show what the precisi
 worth to each.
 Both train through `train.train`, the one entry `run` trains through (its epoch order and
 pipeline, `model.fit`), the baseline with no callbacks of its own. Both train on
-the recipe's 48,750 training images, validate on its 11,250 and are tested on MNIST's 10,000
-(keras-io's validation_split=0.1 would train on 54,000). A clock records the wall time at the end
+the recipe's 55,000 training images, validate on its 5,000 (recipes/features/parts.py's
+VAL_MAX_ROWS) and are tested on MNIST's 10,000 (keras-io's validation_split=0.1 trains on
+54,000). A clock records the wall time at the end
 of each epoch (one more callback, after the others), which gives the time each model first
 reaches 99.0% validation accuracy. The goal (issue 25): mnist-cnn's mean test accuracy >= 99.6%,
 >= 99.5% on every seed, in at most 0.6x the baseline's training time of the same seed.
@@ -199,7 +200,7 @@ def summary(pairs, name="mnist-cnn"):
     return {"mean_test_accuracy": round(mean, 5), "least_test_accuracy": least,
             "mean_test_accuracy_one_view": (None if None in one_view
                                             else round(sum(one_view) / len(one_view), 5)),
-            "worst_time_ratio": round(worst, 3),
+            "worst_time_ratio": round(worst, 2),  # as the table prints each ratio
             "met": mean >= GOALS["mnist-cnn"] and least >= EVERY_SEED and worst <= TIME_RATIO}
 
 

@@ -109,6 +109,16 @@ def test_split_is_stratified_and_fixed_by_seed():
                                    atol=0.05)
 
 
+def test_a_large_data_set_validates_on_at_most_val_max_rows_and_trains_on_the_rest():
+    rows = 40_000  # test 8,000; 15% of all rows would be 6,000 validation rows
+    data = Dataset("large", "regression", pd.DataFrame({"x": np.arange(rows, dtype=float)}),
+                   pd.Series(np.arange(rows, dtype=float)))
+    cut = preprocess.split(data, seed=0)
+    assert [len(cut.train), len(cut.val), len(cut.test)] == [27_000, parts.VAL_MAX_ROWS, 8_000]
+    assert len(set(cut.train.features.index) | set(cut.val.features.index)
+               | set(cut.test.features.index)) == rows
+
+
 def test_preprocessing_learns_from_the_training_split_only():
     data = tabular_dataset()
     splits = preprocess.split(data, seed=0)

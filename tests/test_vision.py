@@ -236,7 +236,7 @@ def test_the_shared_mnist_copy_loads_with_its_own_test_split():
     assert dataset.features.shape == (60_000, 28, 28) and dataset.features.dtype == np.uint8
     assert dataset.test[0].shape == (10_000, 28, 28)
     splits = preprocess.split(dataset, seed=0)
-    assert (len(splits.train), len(splits.val), len(splits.test)) == (48_750, 11_250, 10_000)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (55_000, 5_000, 10_000)
     np.testing.assert_array_equal(splits.test.features, dataset.test[0])  # never shuffled in
 
 

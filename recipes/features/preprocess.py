@@ -19,7 +19,7 @@ from recipes import roles
 from recipes.features import encoding, targets, tokens, windows
 from recipes.errors import UserError
 from recipes.features.inputs import input_names
-from recipes.features.parts import TEST_FRACTION, VAL_FRACTION, Part, Splits
+from recipes.features.parts import TEST_FRACTION, VAL_FRACTION, Part, Splits, val_rows
 from recipes.roles import numeric
 from recipes.roles.role import as_text
 
@@ -27,8 +27,9 @@ ENCODE_BATCH = 8192  # rows encoded per call: bounded memory for large tables an
 
 
 def split(dataset, *, seed, val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION):
-    """Seeded train/validation/test split, stratified by class for classification; a series'
-    in time order (windows.split): the future is never trained on."""
+    """Seeded train/validation/test split, stratified by class for classification, validation
+    at most parts.VAL_MAX_ROWS rows; a series' in time order (windows.split): the future is
+    never trained on."""
     if dataset.kind == "series":
         return windows.split(dataset, val_fraction=val_fraction, test_fraction=test_fraction)
     stratify = zoo.task(dataset.task).classification
@@ -41,7 +42,8 @@ def split(dataset, *, seed, val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTI
         else:
             test_x, test_y = dataset.test
         train_x, val_x, train_y, val_y = train_test_split(
-            features, target, test_size=val_fraction / (1 - test_fraction), random_state=seed,
+            features, target, test_size=val_rows(len(target), val_fraction, test_fraction),
+            random_state=seed,
             stratify=target if stratify else None)
     except ValueError as error:  # e.g. a class with a single example cannot be stratified
         raise UserError(f"cannot split {dataset.name}: {error}") from None
