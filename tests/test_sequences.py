@@ -7,7 +7,7 @@ import pytest
 
 import zoo
 from tests.test_zoo import TINY_INPUTS, TINY_VOCABULARY, layer_shapes, tiny_build, tiny_inputs
-from zoo.layers import SimpleRNN
+from zoo.layers import BagOfNgrams, SimpleRNN
 from zoo.sequences import MASKED_TEXT_KINDS, SERIES_KINDS, TEXT_KINDS
 
 HORIZON = 3  # a forecast of several steps, as the recipes ask for
@@ -109,14 +109,34 @@ def test_the_forecast_is_the_last_value_plus_the_readers_change_plus_a_linear_ma
 @pytest.mark.parametrize("api", ["sequential", "functional"])
 def test_a_wide_text_classifier_adds_a_bag_of_words_to_the_readers_logits(api):
     ids = np.array([[2, 3, 0, 0], [4, 4, 5, 0]], dtype="float32")
-    model = zoo.build("text_classifier", (4,), 1, vocabulary_size=6, kind="bag", api=api)
+    model = zoo.build("text_classifier", (4,), 1, vocabulary_size=6, kind="bag", api=api,
+                      pair_buckets=0)
     reader, wide = model.get_layer("wide_and_deep").paths
     weights = np.arange(6, dtype="float32").reshape(6, 1) / 10
     wide.set_weights([weights])
-    mean_weight = np.array([[(0.2 + 0.3) / 2], [(0.4 + 0.4 + 0.5) / 3]])  # padding left out
-    logits = np.asarray(reader(ids)) + mean_weight
+    # the words' weights summed over the square root of their count, padding left out
+    bag = np.array([[(0.2 + 0.3) / np.sqrt(2)], [(0.4 + 0.4 + 0.5) / np.sqrt(3)]])
+    logits = np.asarray(reader(ids)) + bag
     np.testing.assert_allclose(model.predict(ids, verbose=0), 1 / (1 + np.exp(-logits)),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_the_bag_counts_word_pairs_so_word_order_matters_and_padding_counts_nothing():
+    bag = BagOfNgrams(vocabulary_size=6, units=1, buckets=8)
+    ids = np.array([[2, 3, 0, 0], [3, 2, 0, 0], [2, 3, 0, 0], [0, 0, 0, 0]], dtype="float32")
+    bag.build(ids.shape)
+    bag.set_weights([np.arange(14, dtype="float32").reshape(14, 1)])
+    scores = np.asarray(bag(ids))[:, 0]
+    # two words and one pair, each pair's weight one of the 8 after the vocabulary's 6
+    pair_weights = scores[:3] * np.sqrt(3) - (2 + 3)
+    assert all(6 <= weight < 14 for weight in pair_weights)
+    assert scores[0] == scores[2] and scores[0] != scores[1]  # "2 3" is not "3 2"
+    assert scores[3] == 0  # nothing but padding: no word, no pair
+    words_only = BagOfNgrams(vocabulary_size=6, units=1, buckets=0)
+    words_only.build(ids.shape)
+    words_only.set_weights([np.arange(6, dtype="float32").reshape(6, 1)])
+    np.testing.assert_allclose(np.asarray(words_only(ids))[:2, 0], [5 / np.sqrt(2)] * 2,
+                               rtol=1e-6)
 
 
 @pytest.mark.parametrize("name, shape, bad, message", [
@@ -126,6 +146,7 @@ def test_a_wide_text_classifier_adds_a_bag_of_words_to_the_readers_logits(api):
     ("text_classifier", (4,), {"kind": "conv", "kernel_size": 5},
      "sequences of 4 tokens are shorter than kernel_size=5; use kernel_size <= 4"),
     ("text_classifier", (12,), {"vocabulary_size": 0}, "vocabulary_size must be positive"),
+    ("text_classifier", (12,), {"pair_buckets": -1}, "pair_buckets must be 0 or more, got -1"),
     ("series_forecaster", (8, 2), {"kind": "prophet"},
      "unknown series_forecaster kind 'prophet'; valid: lstm, gru, conv, cnn_lstm$"),
     ("series_forecaster", (8,), {}, r"takes windows \(window, channels\), got input shape"),

@@ -33,6 +33,12 @@ def positive(value, what):
     return value
 
 
+def non_negative(value, what):
+    if value < 0:
+        raise ZooError(f"{what} must be 0 or more, got {value}")
+    return value
+
+
 def fraction(value, what):
     if not 0.0 <= value < 1.0:
         raise ZooError(f"{what} must be in [0, 1), got {value}")

@@ -13,7 +13,7 @@ import keras
 
 from zoo import layers as scratch
 from zoo.common import (assemble, choose, compile_for, dense_layer, fraction,
-                         learning_rate_schedule, positive)
+                         learning_rate_schedule, non_negative, positive)
 from zoo.registry import ZooError, register
 from zoo.tabular import REGRESSION_LOSSES, smoothed
 
@@ -73,13 +73,11 @@ def classifier_head(num_outputs, output_bias, label_smoothing):
             smoothed(keras.losses.CategoricalCrossentropy, label_smoothing))
 
 
-def bag_of_words(vocabulary_size, num_outputs):
-    """The wide path: one weight per word and output, averaged over the text's words (a
-    logistic regression on word frequencies), started at zero."""
-    return keras.Sequential([
-        keras.layers.Embedding(vocabulary_size, num_outputs, mask_zero=True,
-                               embeddings_initializer="zeros", name="word_weights"),
-        keras.layers.GlobalAveragePooling1D(name="mean")], name="bag_of_words")
+def bag_of_words(vocabulary_size, num_outputs, pair_buckets):
+    """The wide path: a logistic regression on the text's words and word pairs
+    (zoo.layers.BagOfNgrams; `pair_buckets` 0: words alone)."""
+    return scratch.BagOfNgrams(vocabulary_size, num_outputs, buckets=pair_buckets,
+                               name="bag_of_words")
 
 
 def dropped(dropout):
@@ -91,7 +89,7 @@ def dropped(dropout):
 def text_classifier(input_shape, num_outputs, kind="conv", vocabulary_size=20_000,
                     embedding_dim=64, units=64, kernel_size=5, dropout=0.3, api="functional",
                     optimizer="adam", learning_rate=1e-3, output_bias=0.0, label_smoothing=0.0,
-                    weight_decay=0.0, decay_steps=0, wide=True):
+                    weight_decay=0.0, decay_steps=0, wide=True, pair_buckets=2**18):
     """Embedding(vocabulary_size, embedding_dim) -> reader -> dropout -> sigmoid or softmax.
 
     Readers: `conv` (Conv1D of `units`, `kernel_size`, then the max over the text: which
@@ -100,7 +98,8 @@ def text_classifier(input_shape, num_outputs, kind="conv", vocabulary_size=20_00
     reads the same however much padding follows it. `vocabulary_size` counts padding and
     out-of-vocabulary ids. One output unit: binary (sigmoid, its bias started at
     `output_bias`, the training log-odds); more: multiclass softmax. `wide`: a bag of words
-    beside the reader (`bag_of_words`, zoo.layers.SumOfPaths says why).
+    and word pairs (hashed into `pair_buckets` ids) beside the reader (`bag_of_words`,
+    zoo.layers.SumOfPaths says why).
     """
     choose(kind, TEXT_KINDS, "text_classifier kind")
     check_tokens(input_shape, kind, positive(kernel_size, "kernel_size"))
@@ -114,7 +113,8 @@ def text_classifier(input_shape, num_outputs, kind="conv", vocabulary_size=20_00
                           name="output")]
     if wide:
         layers = [scratch.SumOfPaths([keras.Sequential(layers, name="reader"),
-                                      bag_of_words(vocabulary_size, num_outputs)],
+                                      bag_of_words(vocabulary_size, num_outputs,
+                                                   non_negative(pair_buckets, "pair_buckets"))],
                                      activation=activation, name="wide_and_deep")]
     model = assemble(input_shape, layers, api=api, name="text_classifier")
     return compile_for(model, task, optimizer=optimizer, loss=loss, weight_decay=weight_decay,
