@@ -73,13 +73,6 @@ def classifier_head(num_outputs, output_bias, label_smoothing):
             smoothed(keras.losses.CategoricalCrossentropy, label_smoothing))
 
 
-def bag_of_words(vocabulary_size, num_outputs, pair_buckets):
-    """The wide path: a logistic regression on the text's words and word pairs
-    (zoo.layers.BagOfNgrams; `pair_buckets` 0: words alone)."""
-    return scratch.BagOfNgrams(vocabulary_size, num_outputs, buckets=pair_buckets,
-                               name="bag_of_words")
-
-
 def dropped(dropout):
     """A Dropout layer when `dropout` > 0, as the MLPs have one."""
     return [keras.layers.Dropout(dropout, name="dropout")] if fraction(dropout, "dropout") else []
@@ -98,8 +91,8 @@ def text_classifier(input_shape, num_outputs, kind="conv", vocabulary_size=20_00
     reads the same however much padding follows it. `vocabulary_size` counts padding and
     out-of-vocabulary ids. One output unit: binary (sigmoid, its bias started at
     `output_bias`, the training log-odds); more: multiclass softmax. `wide`: a bag of words
-    and word pairs (hashed into `pair_buckets` ids) beside the reader (`bag_of_words`,
-    zoo.layers.SumOfPaths says why).
+    and word pairs (zoo.layers.BagOfNgrams, pairs hashed into `pair_buckets` ids; 0: words
+    alone) beside the reader (zoo.layers.SumOfPaths says why).
     """
     choose(kind, TEXT_KINDS, "text_classifier kind")
     check_tokens(input_shape, kind, positive(kernel_size, "kernel_size"))
@@ -113,8 +106,10 @@ def text_classifier(input_shape, num_outputs, kind="conv", vocabulary_size=20_00
                           name="output")]
     if wide:
         layers = [scratch.SumOfPaths([keras.Sequential(layers, name="reader"),
-                                      bag_of_words(vocabulary_size, num_outputs,
-                                                   non_negative(pair_buckets, "pair_buckets"))],
+                                      scratch.BagOfNgrams(
+                                          vocabulary_size, num_outputs,
+                                          buckets=non_negative(pair_buckets, "pair_buckets"),
+                                          name="bag_of_words")],
                                      activation=activation, name="wide_and_deep")]
     model = assemble(input_shape, layers, api=api, name="text_classifier")
     return compile_for(model, task, optimizer=optimizer, loss=loss, weight_decay=weight_decay,
