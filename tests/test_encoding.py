@@ -89,6 +89,29 @@ def test_permutation_importance_finds_the_column_the_answer_depends_on():
     assert found["signal"] > 0.3 and abs(found["noise"]) < 1e-9
 
 
+def test_permutation_importance_scores_a_sample_of_a_large_split(monkeypatch):
+    """Past MAX_ROWS rows, every copy is scored on the same seeded sample of that many."""
+    monkeypatch.setattr(importance, "MAX_ROWS", 100)
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})
+    target = pd.Series(np.where(features["signal"] > 0, "yes", "no"))
+    prep = fitted(features, None, target=target)
+    inputs = keras.Input(prep.input_shape)
+    network = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="head")(inputs))
+    network.get_layer("head").set_weights([np.array([[20.0], [0.0]]), np.zeros(1)])
+    predicted_rows = []
+    predict = network.predict
+    monkeypatch.setattr(network, "predict", lambda x, **kwargs: (
+        predicted_rows.append(len(x)), predict(x, **kwargs))[1])
+    found = importance.permutation_importance(network, prep, zoo.task("binary"), features,
+                                              target, seed=0)
+    assert sum(predicted_rows) == 100 * (1 + 2 * 3)  # the rows, and 2 columns x 3 shuffles
+    assert found["signal"] > 0.3 and abs(found["noise"]) < 1e-9
+    again = importance.permutation_importance(network, prep, zoo.task("binary"), features,
+                                              target, seed=0)
+    assert again == found  # the same seed, the same sample
+
+
 def importance_through_the_raw_model(model, prep, task, features, target, seed, repeats=3):
     """The reference: each shuffled raw column fed whole to the raw-input model, in the order
     `permutation_importance` draws its permutations."""
