@@ -129,7 +129,7 @@ def markdown(rows, seeds, total_seconds, ran_on):
     ratio = geometric_mean([r["error_ratio"] for r in dev if r["error_ratio"] is not None])
     overheads = [r["command_seconds"] - r["command_train_seconds"] for r in rows
                  if r["command_seconds"] is not None]
-    overhead = f"{max(overheads):.0f} s" if overheads else "(not measured)"
+    overhead = f"{max(overheads):.1f} s" if overheads else "(not measured)"
     lines = [
         "# The csv recipe vs HistGradientBoosting, LightGBM, CatBoost and a linear model",
         "",
