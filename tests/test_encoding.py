@@ -75,15 +75,22 @@ def test_a_skewed_positive_target_is_learned_in_log_space_and_answered_in_its_un
                                rtol=1e-4)
 
 
-def test_permutation_importance_finds_the_column_the_answer_depends_on():
+def signal_and_noise():
+    """A table of two columns, a binary target read off the first, and a network that reads
+    only the first encoded column (signal): sigmoid(20 x signal). (features, target, prep,
+    network)"""
     rng = np.random.default_rng(0)
     features = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})
     target = pd.Series(np.where(features["signal"] > 0, "yes", "no"))
     prep = fitted(features, None, target=target)
-    # A network that reads only the first encoded column (signal): sigmoid(20 x signal).
     inputs = keras.Input(prep.input_shape)
     network = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="head")(inputs))
     network.get_layer("head").set_weights([np.array([[20.0], [0.0]]), np.zeros(1)])
+    return features, target, prep, network
+
+
+def test_permutation_importance_finds_the_column_the_answer_depends_on():
+    features, target, prep, network = signal_and_noise()
     found = importance.permutation_importance(network, prep, zoo.task("binary"), features,
                                               target, seed=0)
     assert found["signal"] > 0.3 and abs(found["noise"]) < 1e-9
@@ -92,13 +99,7 @@ def test_permutation_importance_finds_the_column_the_answer_depends_on():
 def test_permutation_importance_scores_a_sample_of_a_large_split(monkeypatch):
     """Past MAX_ROWS rows, every copy is scored on the same seeded sample of that many."""
     monkeypatch.setattr(importance, "MAX_ROWS", 100)
-    rng = np.random.default_rng(0)
-    features = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})
-    target = pd.Series(np.where(features["signal"] > 0, "yes", "no"))
-    prep = fitted(features, None, target=target)
-    inputs = keras.Input(prep.input_shape)
-    network = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="head")(inputs))
-    network.get_layer("head").set_weights([np.array([[20.0], [0.0]]), np.zeros(1)])
+    features, target, prep, network = signal_and_noise()
     predicted_rows = []
     predict = network.predict
     monkeypatch.setattr(network, "predict", lambda x, **kwargs: (
