@@ -275,7 +275,7 @@ def test_augmentation_moves_training_pixels_but_keeps_shapes_and_labels():
     x = np.zeros((8, 28, 28, 1), "float32")
     x[:, 10:18, 12:16] = 1.0  # a bar in the middle, easy to see move
     y = np.eye(8, dtype="float32")
-    batch_x, batch_y = next(iter(to_dataset(x, y, 8, augment=images.augmentation(seed=0))))
+    batch_x, batch_y = next(iter(to_dataset(x, y, 8, augment=images.RandomShiftRotate(seed=0))))
     assert batch_x.shape == x.shape
     np.testing.assert_array_equal(batch_y, y)
     assert not np.allclose(batch_x, x)

@@ -201,18 +201,11 @@ def digits(_options):
 # --- augmentation ------------------------------------------------------------------------------
 
 
-def augmentation(seed):
-    """Random shifts of up to 10% of each side and rotations of up to about 11 degrees.
-
-    Applied to training batches in the `tf.data` pipeline (`recipes.sources.arrays.to_dataset`),
-    never inside the saved model. The border fills with black, as MNIST's background is.
-    """
-    return RandomShiftRotate(shift=0.1, turn=0.03, seed=seed, name="augmentation")
-
-
 class RandomShiftRotate(keras.layers.Layer):
     """Each image turned by up to `turn` of a full turn about its centre and moved by up to
-    `shift` of its height and width, in one affine resampling.
+    `shift` of its height and width, in one affine resampling: `--augment`'s, on training
+    batches in the `tf.data` pipeline (`recipes.training.pipeline.ready`), never inside the saved
+    model. The border fills with black, as MNIST's background is.
 
     What `keras.layers.RandomTranslation` then `RandomRotation` do, but resampled once: on 2 CPU
     cores the two layers took 1.34 s per MNIST epoch of batches of 128 in tf.data, this layer

@@ -119,7 +119,8 @@ def decide(entry, options, loaded):
                          loop=options.loop or entry.loop, mixed_precision=mixed_precision,
                          jit=options.jit, deterministic=options.deterministic,
                          resumable=options.resume,
-                         augment=images.augmentation(options.seed) if augment else None,
+                         augment=(images.RandomShiftRotate(seed=options.seed, name="augmentation")
+                                  if augment else None),
                          class_weight=class_weight(task, options.class_weight, loaded))
     # Cosine-decay the step size over the whole run, however many epochs --epochs asks for,
     # unless --set decay_steps pins it.
