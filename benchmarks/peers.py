@@ -81,23 +81,24 @@ def model_for(name, classification, seed, frame):
     return kind(random_seed=seed, verbose=0, cat_features=categorical, allow_writing_files=False)
 
 
-def fit_and_score(name, plan, loaded, seed):
-    """(The peer's test headline, its fit seconds) on the run's split."""
+def fit_and_score(name, plan, loaded, seed, fit_on=("train", "val"), score_on="test"):
+    """(The peer's headline on part `score_on`, its fit seconds), fitted on parts `fit_on` of
+    the run's split: train + validation for the test (csv_suite), train alone for validation
+    (csv_choices)."""
     task = plan.task
-    x = pd.concat([view(loaded, "train"), view(loaded, "val")], ignore_index=True)
-    test = view(loaded, "test")
+    x = pd.concat([view(loaded, part) for part in fit_on], ignore_index=True)
+    scored = view(loaded, score_on)
     # LightGBM refuses some characters in names (a survey's headers hold them): number them
-    x.columns = test.columns = [f"column_{i}" for i in range(x.shape[1])]
+    x.columns = scored.columns = [f"column_{i}" for i in range(x.shape[1])]
     model = model_for(name, task.classification, seed, x)
     if name == "catboost":
-        x, test = catboost_frame(x), catboost_frame(test)
-    y = np.concatenate([np.asarray(loaded.splits.train.target),
-                        np.asarray(loaded.splits.val.target)])
+        x, scored = catboost_frame(x), catboost_frame(scored)
+    y = np.concatenate([np.asarray(getattr(loaded.splits, part).target) for part in fit_on])
     start = time.perf_counter()
     model.fit(x, y.astype(str) if task.classification else y)
     seconds = time.perf_counter() - start
-    truth = np.asarray(loaded.splits.test.target)
-    predicted = np.asarray(model.predict(test)).reshape(len(test))
+    truth = np.asarray(getattr(loaded.splits, score_on).target)
+    predicted = np.asarray(model.predict(scored)).reshape(len(scored))
     score = baselines.headline_metric(task)(truth.astype(str) if task.classification else truth,
                                              predicted.astype(str) if task.classification
                                              else predicted)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import csv_suite, peers, reliability
+from benchmarks import csv_choices, csv_suite, peers, reliability
 from recipes.data.dataset import DataOptions
 from recipes.sources import arrays
 from recipes.training import callbacks
@@ -138,3 +138,49 @@ def test_the_error_ratio_compares_errors_and_has_no_ratio_against_a_perfect_scor
     assert csv_suite.error_ratio("mae", 3.0, 2.0) == pytest.approx(1.5)
     assert csv_suite.error_ratio("accuracy", 0.99, 1.0) is None  # not 0.01 / 1e-12
     assert csv_suite.error_ratio("accuracy", 1.0, 1.0) == 1.0
+
+
+def choices_result(file, metric, candidates, peer):
+    """A csv_choices result of one seed: each candidate's (val, test) headline, the best peer's
+    validation headline."""
+    return {"file": file, "metric": metric, "seeds": [{
+        "best_peer_val": peer, "candidates": {name: {"val": val, "test": test, "seconds": 1.0}
+                                              for name, (val, test) in candidates.items()}}]}
+
+
+def test_the_choice_rule_keeps_the_default_within_its_tie_and_is_checked_file_by_file():
+    current = csv_choices.CURRENT
+    results = [  # "new" halves the error on two files and loses 10% on the third
+        choices_result("a.csv", "mae", {current: (2.0, 2.0), "new": (1.0, 1.5)}, peer=1.0),
+        choices_result("b.csv", "mae", {current: (4.0, 4.0), "new": (2.0, 2.5)}, peer=2.0),
+        choices_result("c.csv", "accuracy", {current: (0.9, 0.9), "new": (0.89, 0.95)},
+                       peer=0.9),
+    ]
+    found = csv_choices.study(results)
+    assert found["val_ratios"]["c.csv"]["new"] == pytest.approx(0.11 / 0.1)
+    assert found["scores"][current] == pytest.approx((2 * 2 * 1) ** (1 / 3))  # geometric
+    assert found["scores"]["new"] == pytest.approx((1 * 1 * 1.1) ** (1 / 3))
+    assert found["chosen"] == "new"
+    assert found["held_out_helped"] == 2 and found["adopted"] == "new"  # 2 of 3 files
+    held = {h["file"]: h for h in found["held_out"]}
+    assert held["c.csv"]["chosen"] == "new" and not held["c.csv"]["val_helped"]
+    assert held["c.csv"]["test_helped"]  # reported, not chosen on: 0.05 error against 0.1
+    assert held["a.csv"]["val_helped"] and held["a.csv"]["test_change"] == pytest.approx(-0.25)
+    # within the tie, the current default stays
+    assert csv_choices.pick({current: 1.0, "new": 1.0 - csv_choices.TIE / 2}) == current
+    # a perfect split's error counts as the floor, not as a division by zero
+    perfect = choices_result("d.csv", "accuracy", {current: (1.0, 1.0), "new": (1.0, 1.0)}, 1.0)
+    assert csv_choices.ratios(perfect) == {current: 1.0, "new": 1.0}
+
+
+def test_a_pick_that_one_file_carries_is_not_adopted():
+    current = csv_choices.CURRENT
+    results = [  # "new" wins big on one file and loses 5% on each of the others
+        choices_result("a.csv", "mae", {current: (2.0, 2.0), "new": (0.5, 0.5)}, peer=1.0),
+        choices_result("b.csv", "mae", {current: (1.0, 1.0), "new": (1.05, 1.05)}, peer=1.0),
+        choices_result("c.csv", "mae", {current: (1.0, 1.0), "new": (1.05, 1.05)}, peer=1.0),
+    ]
+    found = csv_choices.study(results)
+    assert found["chosen"] == "new"  # the score alone would change the default
+    assert found["held_out_helped"] == 1  # a.csv's, where the others keep the default
+    assert found["adopted"] == current

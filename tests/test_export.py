@@ -44,12 +44,12 @@ for saved_model, rows, answers in zip(*[iter(sys.argv[1:])] * 3):
 """
 
 
-def trained(tmp_path_factory, recipe):
+def trained(tmp_path_factory, recipe, *flags):
     """`recipe` trained for an epoch and exported by `run --export` (in this process: the
     clients below are the fresh ones)."""
     out = tmp_path_factory.mktemp(recipe) / "run"
     assert exit_code(["run", recipe, "--epochs", "1", "--out", str(out), "--quiet",
-                      "--export"]) == 0
+                      "--export", *flags]) == 0
     return out
 
 
@@ -57,6 +57,12 @@ def trained(tmp_path_factory, recipe):
 def auto_mpg(tmp_path_factory):
     """auto-mpg trained and exported by `run --export`."""
     return trained(tmp_path_factory, "auto-mpg")
+
+
+@pytest.fixture(scope="module")
+def auto_mpg_periodic(tmp_path_factory):
+    """auto-mpg with its numbers as periodic embeddings (zoo.layers.PeriodicEmbedding)."""
+    return trained(tmp_path_factory, "auto-mpg", "--set", "numeric_embedding=periodic")
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +93,10 @@ def digits_rows():
 
 
 @pytest.fixture(scope="module")
-def served(auto_mpg, auto_mpg_rows, digits, digits_rows, tmp_path_factory):
-    """Both exports' serving_default answers, computed by one fresh client process."""
-    runs = {"auto-mpg": (auto_mpg, auto_mpg_rows), "digits-cnn": (digits, digits_rows)}
+def served(auto_mpg, auto_mpg_rows, digits, digits_rows, auto_mpg_periodic, tmp_path_factory):
+    """The exports' serving_default answers, computed by one fresh client process."""
+    runs = {"auto-mpg": (auto_mpg, auto_mpg_rows), "digits-cnn": (digits, digits_rows),
+            "auto-mpg-periodic": (auto_mpg_periodic, auto_mpg_rows)}
     return served_in_fresh_process(
         {name: (run / "export" / "saved_model", serving_feed(card(run / "export"), rows))
          for name, (run, rows) in runs.items()}, tmp_path_factory.mktemp("client"))
@@ -159,6 +166,15 @@ def test_saved_model_serves_raw_rows_like_the_training_pipeline(auto_mpg, auto_m
     answers = served["auto-mpg"]
     assert list(answers) == ["value"]
     np.testing.assert_allclose(answers["value"], auto_mpg_expected, **TOLERANCE)
+
+
+def test_periodic_embeddings_serve_raw_rows_like_the_training_pipeline(
+        auto_mpg_periodic, auto_mpg_rows, served):
+    network = next(layer for layer in rundir.load(auto_mpg_periodic).model.layers
+                   if isinstance(layer, keras.Model))
+    assert network.get_layer("numeric_embedding").columns == 6  # auto-mpg's six numbers
+    np.testing.assert_allclose(served["auto-mpg-periodic"]["value"],
+                               pipeline_answer(auto_mpg_periodic, auto_mpg_rows), **TOLERANCE)
 
 
 def test_model_card_describes_inputs_outputs_and_origin(auto_mpg):

@@ -102,15 +102,18 @@ def test_raw_strings_get_the_same_probabilities_from_predict_and_the_saved_model
         predicted[["probability_negative", "probability_positive"]].to_numpy(), atol=1e-5)
 
 
-@pytest.fixture(scope="module")
-def series_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=[[], ["--set", "instance_norm=True"]],
+                ids=["default", "instance_norm"])
+def series_run(tmp_path_factory, request):
+    """The recipe's forecaster, and one whose reader sees each window on its own scale
+    (`instance_norm`, zoo.layers.InstanceNormalized): both serve what they predict."""
     folder = tmp_path_factory.mktemp("series")
     daily_series().to_csv(folder / "sales.csv", index=False)
     out = folder / "run"
     assert exit_code(["run", "series", "--data", str(folder / "sales.csv"), "--time", "day",
                       "--target", "sales", "--features", "price", "--window", "14",
                       "--horizon", "3", "--epochs", "3", "--quiet", "--out", str(out),
-                      "--export"]) == 0
+                      "--export", *request.param]) == 0
     return folder, out
 
 

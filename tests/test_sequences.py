@@ -206,3 +206,22 @@ def test_scratch_rnn_trains_under_jit_compile_as_it_predicts_eagerly():
     history = model.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
     assert history[-1] < 0.3 * history[0]
     np.testing.assert_allclose(model(x[:4]), model.predict(x[:4], verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("api", ["sequential", "functional"])
+def test_an_instance_normalized_reader_reads_every_window_on_its_own_scale(api, tmp_path):
+    """zoo.layers.InstanceNormalized (RevIN): a window shifted and stretched gives the same
+    change, stretched: the reader sees the window standardised by its own mean and spread."""
+    x = np.random.default_rng(0).normal(size=(5, *TINY_INPUTS["windows"])).astype("float32")
+    model = zoo.build("series_forecaster", TINY_INPUTS["windows"], HORIZON, api=api,
+                      instance_norm=True, from_last_value=False, autoregressive=False,
+                      **SMALL["series_forecaster"])
+    assert model.get_layer("instance_normalized")
+    change = model.predict(x, verbose=0)
+    np.testing.assert_allclose(model.predict(3 * x + 5, verbose=0), 3 * change,
+                               rtol=1e-4, atol=1e-5)
+    assert np.isfinite(model.train_on_batch(x, np.ones((5, HORIZON), "float32"),
+                                            return_dict=True)["loss"])
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -117,7 +117,7 @@ def text_classifier(input_shape, num_outputs, kind="conv", vocabulary_size=20_00
 
 
 def series_space(hp):
-    """Search space of `series_forecaster`: reader, widths, dropout, step size.
+    """Search space of `series_forecaster`: reader, widths, dropout, step size, RevIN.
 
     No `cnn_lstm`: it needs a window that `sub_windows` divides, which a space cannot know
     (`--set kind=cnn_lstm` still tunes with it).
@@ -129,6 +129,7 @@ def series_space(hp):
         "kernel_size": hp.Choice("kernel_size", [2, 3, 5]),
         "dropout": hp.Float("dropout", 0.0, 0.3, step=0.1),
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
+        "instance_norm": hp.Boolean("instance_norm"),
     }
 
 
@@ -176,7 +177,7 @@ def series_forecaster(input_shape, num_outputs, kind="lstm", units=64, filters=6
                       kernel_size=3, sub_windows=2, dropout=0.0, api="functional",
                       optimizer="adam", learning_rate=1e-3, loss="mae", output_bias=0.0,
                       weight_decay=0.0, decay_steps=0, from_last_value=True,
-                      autoregressive=True):
+                      autoregressive=True, instance_norm=False):
     """A window (window, channels) -> reader -> [dropout] -> the next `num_outputs` values.
 
     Readers: `lstm`, `gru` (`units`), `conv` (two causal Conv1D of `filters`, `kernel_size`,
@@ -186,6 +187,8 @@ def series_forecaster(input_shape, num_outputs, kind="lstm", units=64, filters=6
     its first channel (the channel must be the target, on the target's scale);
     `autoregressive`: add a linear map of the whole window, started at zero (both:
     zoo.layers.SumOfPaths says why). `output_bias` starts the reader's outputs.
+    `instance_norm`: the reader sees each window standardised by its own mean and spread, its
+    change scaled back (RevIN: zoo.layers.InstanceNormalized).
     """
     choose(kind, SERIES_KINDS, "series_forecaster kind")
     check_window(input_shape, kind, sub_windows)
@@ -195,6 +198,9 @@ def series_forecaster(input_shape, num_outputs, kind="lstm", units=64, filters=6
                              sub_windows=sub_windows),
               *dropped(dropout),
               dense_layer(positive(num_outputs, "num_outputs"), bias=output_bias, name="output")]
+    if instance_norm:
+        layers = [scratch.InstanceNormalized(keras.Sequential(layers, name="reader"),
+                                             name="instance_normalized")]
     linear = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(
         num_outputs, kernel_initializer="zeros")], name="autoregressive")
     extra = [linear] * autoregressive + [scratch.LastValue(num_outputs, name="last_value")] * \

@@ -1,14 +1,19 @@
 """Multilayer perceptrons for tabular data: a regressor and binary / multiclass classifiers.
 
 Each takes L2 weight decay and dropout as arguments (the classic recipe against overfitting on
-small tables) and comes with a keras-tuner search space beside it.
+small tables), optionally periodic embeddings of its numeric inputs in front
+(`numeric_embedding="periodic"`: zoo.layers.PeriodicEmbedding), and comes with a keras-tuner
+search space beside it.
 """
 
 import keras
 
 from zoo.common import (assemble, choose, compile_for, dense_layer, fraction,
                          learning_rate_schedule, positive)
+from zoo.layers import PeriodicEmbedding
 from zoo.registry import ZooError, register
+
+NUMERIC_EMBEDDINGS = ("none", "periodic")
 
 
 def mlp_space(hp):
@@ -23,7 +28,22 @@ def mlp_space(hp):
         "l2": hp.Float("l2", 1e-6, 1e-2, sampling="log"),
         "optimizer": hp.Choice("optimizer", ["adam", "rmsprop"]),
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-1, sampling="log"),
+        "numeric_embedding": hp.Choice("numeric_embedding", list(NUMERIC_EMBEDDINGS)),
+        "embedding_scale": hp.Float("embedding_scale", 1e-2, 10.0, sampling="log"),
     }
+
+
+def embedding_layers(numeric_embedding, numeric_columns, embedding_scale):
+    """[PeriodicEmbedding] of the first `numeric_columns` inputs (all, where None), or [] (no
+    embedding asked for, or no numbers to embed: a table of categories alone)."""
+    if choose(numeric_embedding, NUMERIC_EMBEDDINGS, "numeric_embedding") == "none":
+        return []
+    if numeric_columns is not None and numeric_columns < 0:
+        raise ZooError(f"numeric_columns must be >= 0 or None (all), got {numeric_columns}")
+    if numeric_columns == 0:
+        return []
+    return [PeriodicEmbedding(numeric_columns, scale=positive(embedding_scale, "embedding_scale"),
+                              name="numeric_embedding")]
 
 
 def mlp_layers(hidden_units, *, activation, dropout, l2, dense):
@@ -45,8 +65,9 @@ REGRESSION_LOSSES = ("mse", "mae", "huber")
 
 def _mlp(task, head_units, head_activation, input_shape, *, name, hidden_units, activation,
          dropout, l2, api, optimizer, learning_rate, dense, output_bias=0.0, loss=None,
-         weight_decay=0.0, decay_steps=0):
-    layers = mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)
+         weight_decay=0.0, decay_steps=0, embedding=("none", None, 0.01)):
+    layers = [*embedding_layers(*embedding),
+              *mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)]
     layers.append(dense_layer(head_units, dense=dense, activation=head_activation, l2=l2,
                               bias=output_bias, name="output"))
     model = assemble(input_shape, layers, api=api, name=name)
@@ -65,25 +86,31 @@ def smoothed(loss_class, label_smoothing):
 def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activation="relu",
                     dropout=0.0, l2=0.0, api="functional", optimizer="adam",
                     learning_rate=1e-3, dense="keras", output_bias=0.0, loss="mse",
-                    weight_decay=0.0, decay_steps=0):
+                    weight_decay=0.0, decay_steps=0, numeric_embedding="none",
+                    numeric_columns=None, embedding_scale=0.01):
     """Linear output, mean absolute error metric; `loss` "mse", "mae" (what MAE is judged by:
     the median's loss) or "huber".
 
     `output_bias`: start the output at the training targets' mean. `weight_decay`: decoupled
     (AdamW-style) weight decay; `decay_steps` > 0: cosine-decay the learning rate over them.
+    `numeric_embedding="periodic"`: the first `numeric_columns` inputs (all, where None; a
+    recipe passes its numbers' count) as PeriodicEmbedding's waves, their frequencies started
+    at `embedding_scale`; the same three arguments in every MLP builder.
     """
     return _mlp("regression", num_outputs, None, input_shape, name="dense_regressor",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
                 output_bias=output_bias, loss=choose(loss, REGRESSION_LOSSES, "loss"),
-                weight_decay=weight_decay, decay_steps=decay_steps)
+                weight_decay=weight_decay, decay_steps=decay_steps,
+                embedding=(numeric_embedding, numeric_columns, embedding_scale))
 
 
 @register(tasks=("binary",), inputs=("table",), space=mlp_space)
 def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation="relu",
                       dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
                       learning_rate=1e-3, dense="keras", output_bias=0.0, label_smoothing=0.0,
-                      weight_decay=0.0, decay_steps=0):
+                      weight_decay=0.0, decay_steps=0, numeric_embedding="none",
+                      numeric_columns=None, embedding_scale=0.01):
     """One sigmoid unit, binary cross-entropy, accuracy and AUC.
 
     `output_bias`: start at the training classes' log-odds, log(positives / negatives).
@@ -94,17 +121,20 @@ def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
                 output_bias=output_bias, weight_decay=weight_decay, decay_steps=decay_steps,
-                loss=smoothed(keras.losses.BinaryCrossentropy, label_smoothing))
+                loss=smoothed(keras.losses.BinaryCrossentropy, label_smoothing),
+                embedding=(numeric_embedding, numeric_columns, embedding_scale))
 
 
 @register(tasks=("multiclass",), inputs=("table",), space=mlp_space)
 def multiclass_classifier(input_shape, num_outputs, hidden_units=(32,), activation="relu",
                           dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
                           learning_rate=1e-3, dense="keras", label_smoothing=0.0,
-                          weight_decay=0.0, decay_steps=0):
+                          weight_decay=0.0, decay_steps=0, numeric_embedding="none",
+                          numeric_columns=None, embedding_scale=0.01):
     """Softmax over `num_outputs` classes, categorical cross-entropy on one-hot labels."""
     return _mlp("multiclass", num_outputs, "softmax", input_shape, name="multiclass_classifier",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
                 weight_decay=weight_decay, decay_steps=decay_steps,
-                loss=smoothed(keras.losses.CategoricalCrossentropy, label_smoothing))
+                loss=smoothed(keras.losses.CategoricalCrossentropy, label_smoothing),
+                embedding=(numeric_embedding, numeric_columns, embedding_scale))

@@ -104,11 +104,15 @@ class Preprocessing:
     def network_arguments(self):
         """Builder arguments the data decides: a text network's vocabulary size; where a
         series' forecast starts (its target is learned standardised as its first input
-        channel: windows.target_scale)."""
+        channel: windows.target_scale); how many of a table's encoded columns are its numbers
+        (the numeric role's block comes first, each number's standardised value first in it:
+        what an MLP's numeric_embedding embeds)."""
         if self.spec["kind"] == "text":
             return {"vocabulary_size": tokens.vocabulary_size(self.spec)}
         if self.spec["kind"] == "series":  # 0: no change from the last value, or the mean
             return {"output_bias": 0.0}
+        if self.spec["kind"] == "table":
+            return {"numeric_columns": len(self.spec.get("numeric", ()))}
         return {}
 
     def feed(self, features):
