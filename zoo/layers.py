@@ -12,6 +12,8 @@ image), `PeriodicEmbedding` (numbers as learned sine waves, for the tabular MLPs
 `InstanceNormalized` (a forecaster's reader on each window's own scale).
 """
 
+import math
+
 import keras
 from keras import ops
 
@@ -337,15 +339,20 @@ class PeriodicEmbedding(keras.layers.Layer):
 
     def __init__(self, columns=None, frequencies=48, width=24, scale=0.01, **kwargs):
         super().__init__(**kwargs)
+        if columns is not None and columns < 1:  # a builder leaves the layer out instead
+            raise ValueError(f"PeriodicEmbedding embeds at least one column, got {columns}")
         self.columns = None if columns is None else int(columns)
         self.frequencies, self.width, self.scale = int(frequencies), int(width), float(scale)
 
+    def embedded_count(self, features):
+        """How many of `features` input columns are embedded."""
+        return features if self.columns is None else min(self.columns, features)
+
     def build(self, input_shape):
-        self.embedded = input_shape[-1] if self.columns is None else min(self.columns,
-                                                                          input_shape[-1])
+        self.embedded = self.embedded_count(input_shape[-1])
         n, k = self.embedded, self.frequencies
-        self.frequency = self.add_weight(  # truncated at 3 sigma, as rtdl_num_embeddings does
-            name="frequency", shape=(n, k),
+        self.frequency = self.add_weight(  # a truncated normal, as rtdl_num_embeddings starts
+            name="frequency", shape=(n, k),  # them (Keras cuts at 2 sigma, rtdl at 3)
             initializer=keras.initializers.TruncatedNormal(stddev=self.scale))
         # each column's own linear map of its 2k waves, started as nn.Linear is
         limit = (2 * k) ** -0.5
@@ -356,7 +363,7 @@ class PeriodicEmbedding(keras.layers.Layer):
 
     def call(self, inputs):
         numbers, rest = inputs[:, :self.embedded], inputs[:, self.embedded:]
-        angles = 2 * 3.141592653589793 * numbers[:, :, None] * self.frequency  # (batch, n, k)
+        angles = 2 * math.pi * numbers[:, :, None] * self.frequency  # (batch, n, k)
         waves = ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1)
         embedded = ops.relu(ops.einsum("bnf,nfw->bnw", waves, self.kernel) + self.bias)
         return ops.concatenate([ops.reshape(embedded, (-1, self.embedded * self.width)), rest],
@@ -364,8 +371,7 @@ class PeriodicEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         features = input_shape[-1]
-        embedded = features if self.columns is None else min(self.columns, features)
-        return (input_shape[0], features + embedded * (self.width - 1))
+        return (input_shape[0], features + self.embedded_count(features) * (self.width - 1))
 
     def get_config(self):
         return {**super().get_config(), "columns": self.columns,
