@@ -76,21 +76,19 @@ def one_file(path, candidates, seeds, epochs, workdir):
     data = DataOptions(path=str(path), target=target.strip(), task=task_name)
     seeds_found = []
     for seed in seeds:
+        # one split and preprocessing per seed: the candidates' hyperparameters change neither
+        plan, loaded = prepare("csv", RunOptions(data=data, seed=seed, quiet=True))
+        key = plan.task.headline
         found = {"candidates": {}}
         for name, hyperparameters in candidates.items():
             out = Path(workdir) / f"{path.stem}-{seed}-{name.replace(' ', '_')}"
-            options = RunOptions(data=data, seed=seed, epochs=epochs, quiet=True, out=out,
-                                 hyperparameters=hyperparameters)
-            metrics = run("csv", options)
-            plan, loaded = prepare("csv", options)
-            key = plan.task.headline
-            found["metric"] = key
+            metrics = run("csv", RunOptions(data=data, seed=seed, epochs=epochs, quiet=True,
+                                            out=out, hyperparameters=hyperparameters))
             found["candidates"][name] = {
                 "val": validation_score(out, loaded, plan.task), "test": metrics["test"][key],
                 "seconds": metrics["train_seconds"]}
         others = peers_on_validation(plan, loaded, seed)
-        best = (max if key == "accuracy" else min)(others.values())
-        found["best_peer_val"] = best
+        found["best_peer_val"] = (max if key == "accuracy" else min)(others.values())
         seeds_found.append(found)
     return {"file": path.name, "metric": key, "seeds": seeds_found}
 
