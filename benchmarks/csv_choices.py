@@ -3,6 +3,7 @@ one score over all files, and a leave-one-file-out check of the rule.
 
     python -m benchmarks.csv_choices            # reports/csv_choices.md and .json (pip install .[bench])
     python -m benchmarks.csv_choices --quick    # 1 seed, 2 files, 3 epochs: prints only
+    python -m benchmarks.csv_choices --reuse    # train only candidates the last report lacks
 
 For each dev-suite CSV (benchmarks/csv_suite.py's DEV_SUITE) and each seed's split: every
 candidate of CANDIDATES (the recipe with some hyperparameters set, as `--set` sets them) trains
@@ -20,8 +21,15 @@ says how often it does at least as well as the current default on F's validation
 only to report, never to choose, on F's test rows). A pick is adopted only where that held for
 more than half the files: a few files can move a mean, and what counts is the file nobody has
 seen.
+
+`--reuse` takes the runs of each candidate that reports/csv_choices.json already holds with the
+same hyperparameters (same files and seeds) and trains only the others: a run is deterministic
+on CPU for its seed (measured: the same validation and test errors to the last digit), so a
+new candidate costs its own runs alone. Only while the recipe's training code is unchanged since
+that report; the peers are always fitted again.
 """
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +51,8 @@ CANDIDATES = {  # name -> the hyperparameters set on top of the recipe's
     CURRENT: {},
     "periodic 0.1": {"numeric_embedding": "periodic", "embedding_scale": 0.1},
     "periodic 1": {"numeric_embedding": "periodic", "embedding_scale": 1.0},
+    "members 8": {"members": 8},
+    "smooth clip": {"smooth_clip": True},
 }
 SEEDS = (0, 1, 2)
 TIE = 0.005  # scores within this of the current default's do not change it
@@ -69,9 +79,9 @@ def peers_on_validation(plan, loaded, seed):
     return {**found, "linear": float(linear[plan.task.headline])}
 
 
-def one_file(path, candidates, seeds, epochs, workdir):
+def one_file(path, candidates, seeds, epochs, workdir, stored=None):
     """Per seed: each candidate's validation and test headline and training seconds, and the
-    best peer's validation headline."""
+    best peer's validation headline. `stored`: runs to take as they are (`reusable`'s)."""
     target, task_name = DEV_SUITE[path.name]
     data = DataOptions(path=str(path), target=target.strip(), task=task_name)
     seeds_found = []
@@ -79,18 +89,31 @@ def one_file(path, candidates, seeds, epochs, workdir):
         # one split and preprocessing per seed: the candidates' hyperparameters change neither
         plan, loaded = prepare("csv", RunOptions(data=data, seed=seed, quiet=True))
         key = plan.task.headline
-        found = {"candidates": {}}
+        found = {"candidates": dict((stored or {}).get((path.name, seed), {}))}
         for name, hyperparameters in candidates.items():
+            if name in found["candidates"]:
+                continue
             out = Path(workdir) / f"{path.stem}-{seed}-{name.replace(' ', '_')}"
             metrics = run("csv", RunOptions(data=data, seed=seed, epochs=epochs, quiet=True,
                                             out=out, hyperparameters=hyperparameters))
             found["candidates"][name] = {
                 "val": validation_score(out, loaded, plan.task), "test": metrics["test"][key],
                 "seconds": metrics["train_seconds"]}
+        found["candidates"] = {name: found["candidates"][name] for name in candidates}
         others = peers_on_validation(plan, loaded, seed)
         found["best_peer_val"] = (max if key == "accuracy" else min)(others.values())
         seeds_found.append(found)
     return {"file": path.name, "metric": key, "seeds": seeds_found}
+
+
+def reusable(report, candidates):
+    """From an earlier report's JSON: {(file, seed): {candidate: its run}} for the candidates of
+    `candidates` it ran with the same hyperparameters, and their names."""
+    same = [name for name, values in report.get("candidates", {}).items()
+            if candidates.get(name) == values]
+    return same, {(result["file"], seed): {name: found["candidates"][name] for name in same}
+                  for result in report.get("results", [])
+                  for seed, found in zip(report["seeds"], result["seeds"])}
 
 
 def ratios(result, part="val"):
@@ -140,7 +163,7 @@ def study(results):
             "adopted": chosen if helped > len(held_out) / 2 else CURRENT}
 
 
-def markdown(results, found, seeds, seconds, ran_on):
+def markdown(results, found, seeds, seconds, ran_on, reused=()):
     names = list(found["scores"])
     changed = [h for h in found["held_out"] if h["chosen"] != CURRENT]
     lines = [
@@ -148,7 +171,9 @@ def markdown(results, found, seeds, seconds, ran_on):
         "",
         f"Written by {common.written_by(__file__)} (its docstring says how); seeds "
         f"{', '.join(map(str, seeds))}; {len(results)} dev files; {seconds / 60:.1f} min on "
-        f"{common.machine_line(ran_on)}.",
+        f"{common.machine_line(ran_on)}" + (
+            f" (the runs of {', '.join(reused)} were taken from the previous report, "
+            f"`--reuse`; the minutes count the rest)." if reused else "."),
         "",
         "Each cell: a candidate's validation error (mean over seeds) over the best peer's "
         "(the best of HistGradientBoosting, LightGBM, CatBoost and linear on each seed's split, "
@@ -196,7 +221,15 @@ def main():
     common.add_dev_suite(parser)
     parser.add_argument("--files", type=lambda text: text.split(","), default=list(DEV_SUITE),
                         help="comma-separated dev-suite files (default: all sixteen)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take the runs of candidates unchanged since the last report "
+                        "(REPORTS/csv_choices.json) and train only the others")
     args = parser.parse_args()
+    if args.reuse and args.quick:
+        parser.error("--reuse takes a report's full runs; --quick trains 3 epochs")
+    reports_json = args.reports / "csv_choices.json"
+    reused, stored = (reusable(json.loads(reports_json.read_text()), CANDIDATES)
+                      if args.reuse and reports_json.is_file() else ([], {}))
     files = ["heart_disease.csv", "concrete_strength.csv"] if args.quick else args.files
     paths = common.dev_suite(args.data_dir, files)
     seeds, epochs = (SEEDS[:1], 3) if args.quick else (SEEDS, None)
@@ -204,14 +237,15 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as workdir:
         for path in paths:
-            results.append(one_file(path, CANDIDATES, seeds, epochs, workdir))
+            results.append(one_file(path, CANDIDATES, seeds, epochs, workdir, stored))
             print(path.name, {k: round(v, 3) for k, v in ratios(results[-1]).items()},
                   flush=True)
     found = study(results)
     seconds, ran_on = time.perf_counter() - start, common.machine()
-    common.finish(args, "csv_choices", markdown(results, found, seeds, seconds, ran_on),
+    common.finish(args, "csv_choices",
+                  markdown(results, found, seeds, seconds, ran_on, reused),
                   {"seeds": list(seeds), "seconds": seconds, "machine": ran_on,
-                   "candidates": CANDIDATES, "results": results, **found})
+                   "candidates": CANDIDATES, "reused": reused, "results": results, **found})
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 from hypothesis import Phase, settings
 
@@ -124,3 +126,20 @@ def cli():
 def iris_run(tmp_path_factory):
     """One finished iris run for the whole session. Copy it before changing anything in it."""
     return train_iris(tmp_path_factory.mktemp("iris") / "run")
+
+
+def trains_and_reloads(model, layer, tmp_path):
+    """One training step on 16 random rows changes every weight of `model`'s layer named
+    `layer`, and the model saved and loaded in safe mode answers as it does."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, model.inputs[0].shape[1])).astype("float32")
+    outputs = model.outputs[0].shape[-1]
+    y = (np.eye(outputs)[rng.integers(0, outputs, 16)] if outputs > 1 else
+         rng.integers(0, 2, (16, 1)).astype("float32"))
+    before = model.get_layer(layer).get_weights()
+    assert np.isfinite(model.train_on_batch(x, y, return_dict=True)["loss"])
+    after = model.get_layer(layer).get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

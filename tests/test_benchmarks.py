@@ -184,3 +184,16 @@ def test_a_pick_that_one_file_carries_is_not_adopted():
     assert found["chosen"] == "new"  # the score alone would change the default
     assert found["held_out_helped"] == 1  # a.csv's, where the others keep the default
     assert found["adopted"] == current
+
+
+def test_reuse_takes_only_the_runs_of_candidates_whose_hyperparameters_are_unchanged():
+    current = csv_choices.CURRENT
+    report = {"seeds": [0, 1],
+              "candidates": {current: {}, "wider": {"hidden_units": [512]}, "gone": {"l2": 1.0}},
+              "results": [{"file": "a.csv", "metric": "mae", "seeds": [
+                  {"candidates": {name: {"val": seed + 1.0, "test": 2.0, "seconds": 1.0}
+                                  for name in (current, "wider", "gone")}} for seed in (0, 1)]}]}
+    names, runs = csv_choices.reusable(report, {current: {}, "wider": {"hidden_units": [256]}})
+    assert names == [current]  # "wider" changed its width; "gone" is no longer a candidate
+    assert runs == {("a.csv", 0): {current: {"val": 1.0, "test": 2.0, "seconds": 1.0}},
+                    ("a.csv", 1): {current: {"val": 2.0, "test": 2.0, "seconds": 1.0}}}

@@ -75,6 +75,20 @@ def test_a_skewed_positive_target_is_learned_in_log_space_and_answered_in_its_un
                                rtol=1e-4)
 
 
+def test_answers_learned_as_logs_stay_within_the_training_targets_range():
+    price = pd.Series(np.exp(np.random.default_rng(0).normal(10, 1, 500)))
+    task = zoo.task("regression")
+    scale = targets.fit_scale(task, price, "log")
+    # a network extrapolating 100 standard deviations out: exp of it is past float32's largest
+    outputs = np.array([[100.0], [-100.0]], "float32")
+    answers = np.asarray(targets.served(task, outputs, scale))[:, 0]
+    np.testing.assert_allclose(answers, [price.max(), price.min()], rtol=1e-4)
+    past_the_top = np.array([[scale["high"] + 1]])  # a test target may lie there: not bounded
+    assert np.asarray(targets.restored(past_the_top, scale))[0, 0] > 2 * price.max()
+    old_scale = {key: scale[key] for key in ("transform", "mean", "scale")}  # an older run's
+    assert np.isinf(np.asarray(targets.served(task, outputs[:1], old_scale))).all()
+
+
 def signal_and_noise():
     """A table of two columns, a binary target read off the first, and a network that reads
     only the first encoded column (signal): sigmoid(20 x signal). (features, target, prep,

@@ -61,8 +61,10 @@ def auto_mpg(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def auto_mpg_periodic(tmp_path_factory):
-    """auto-mpg with its numbers as periodic embeddings (zoo.layers.PeriodicEmbedding)."""
-    return trained(tmp_path_factory, "auto-mpg", "--set", "numeric_embedding=periodic")
+    """auto-mpg with its numbers as periodic embeddings (zoo.numbers.PeriodicEmbedding), under
+    an ensemble of 4 members (zoo.efficient_ensemble): the MLPs' two options, in one run."""
+    return trained(tmp_path_factory, "auto-mpg", "--set", "numeric_embedding=periodic",
+                   "--set", "members=4")
 
 
 @pytest.fixture(scope="module")
@@ -168,11 +170,12 @@ def test_saved_model_serves_raw_rows_like_the_training_pipeline(auto_mpg, auto_m
     np.testing.assert_allclose(answers["value"], auto_mpg_expected, **TOLERANCE)
 
 
-def test_periodic_embeddings_serve_raw_rows_like_the_training_pipeline(
+def test_periodic_embeddings_and_members_serve_raw_rows_like_the_training_pipeline(
         auto_mpg_periodic, auto_mpg_rows, served):
     network = next(layer for layer in rundir.load(auto_mpg_periodic).model.layers
                    if isinstance(layer, keras.Model))
     assert network.get_layer("numeric_embedding").columns == 6  # auto-mpg's six numbers
+    assert network.get_layer("output").members == 4
     np.testing.assert_allclose(served["auto-mpg-periodic"]["value"],
                                pipeline_answer(auto_mpg_periodic, auto_mpg_rows), **TOLERANCE)
 

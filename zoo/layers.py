@@ -8,11 +8,10 @@ order, so copied weights give the same outputs.
 And the few layers a builder needs that Keras lacks, registered so that a saved model loads in
 safe mode: `SumOfPaths` and `LastValue` (branches inside a layer list), `BagOfNgrams` (a text's
 linear path), `ShiftedCopies` and `CopyMean` (test-time averaging over shifted views of an
-image), `PeriodicEmbedding` (numbers as learned sine waves, for the tabular MLPs),
-`InstanceNormalized` (a forecaster's reader on each window's own scale).
+image),
+`InstanceNormalized` (a forecaster's reader on each window's own scale). How an MLP reads a
+table's numbers is zoo/numbers.py's.
 """
-
-import math
 
 import keras
 from keras import ops
@@ -324,58 +323,6 @@ class CopyMean(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class PeriodicEmbedding(keras.layers.Layer):
-    """Periodic embeddings of numbers, "PLR" (Gorishniy et al. 2022, "On Embeddings for
-    Numerical Features in Tabular Deep Learning"): each of the input's first `columns` columns
-    (all, where None) becomes cos and sin of 2 pi c x for its own `frequencies` learned c
-    (started from N(0, `scale`)), then its own Dense(`width`) and ReLU; the other columns pass
-    as they are, after the embeddings. An MLP over sine waves of a number can follow a target
-    that jumps and wiggles along it, where over the number alone it draws smooth curves: the
-    paper's MLP-PLR closes most of the gap to gradient boosting. Defaults: rtdl_num_embeddings'
-    (48 frequencies, scale 0.01, width 24)."""
-
-    def __init__(self, columns=None, frequencies=48, width=24, scale=0.01, **kwargs):
-        super().__init__(**kwargs)
-        if columns is not None and columns < 1:  # a builder leaves the layer out instead
-            raise ValueError(f"PeriodicEmbedding embeds at least one column, got {columns}")
-        self.columns = None if columns is None else int(columns)
-        self.frequencies, self.width, self.scale = int(frequencies), int(width), float(scale)
-
-    def embedded_count(self, features):
-        """How many of `features` input columns are embedded."""
-        return features if self.columns is None else min(self.columns, features)
-
-    def build(self, input_shape):
-        self.embedded = self.embedded_count(input_shape[-1])
-        n, k = self.embedded, self.frequencies
-        self.frequency = self.add_weight(  # a truncated normal, as rtdl_num_embeddings starts
-            name="frequency", shape=(n, k),  # them (Keras cuts at 2 sigma, rtdl at 3)
-            initializer=keras.initializers.TruncatedNormal(stddev=self.scale))
-        # each column's own linear map of its 2k waves, started as nn.Linear is
-        limit = (2 * k) ** -0.5
-        uniform = keras.initializers.RandomUniform(-limit, limit)
-        self.kernel = self.add_weight(name="kernel", shape=(n, 2 * k, self.width),
-                                      initializer=uniform)
-        self.bias = self.add_weight(name="bias", shape=(n, self.width), initializer=uniform)
-
-    def call(self, inputs):
-        numbers, rest = inputs[:, :self.embedded], inputs[:, self.embedded:]
-        angles = 2 * math.pi * numbers[:, :, None] * self.frequency  # (batch, n, k)
-        waves = ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1)
-        embedded = ops.relu(ops.einsum("bnf,nfw->bnw", waves, self.kernel) + self.bias)
-        return ops.concatenate([ops.reshape(embedded, (-1, self.embedded * self.width)), rest],
-                               axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        features = input_shape[-1]
-        return (input_shape[0], features + self.embedded_count(features) * (self.width - 1))
-
-    def get_config(self):
-        return {**super().get_config(), "columns": self.columns,
-                "frequencies": self.frequencies, "width": self.width, "scale": self.scale}
 
 
 def layer_from(layer_or_config):

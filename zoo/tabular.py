@@ -1,16 +1,18 @@
 """Multilayer perceptrons for tabular data: a regressor and binary / multiclass classifiers.
 
 Each takes L2 weight decay and dropout as arguments (the classic recipe against overfitting on
-small tables), optionally periodic embeddings of its numeric inputs in front
-(`numeric_embedding="periodic"`: zoo.layers.PeriodicEmbedding), and comes with a keras-tuner
-search space beside it.
+small tables), optionally its numeric inputs smoothly clipped and as periodic embeddings in
+front (`smooth_clip`, `numeric_embedding="periodic"`: zoo/numbers.py) and an ensemble of
+members sharing its hidden layers (`members`: zoo/efficient_ensemble.py), and comes with a
+keras-tuner search space beside it.
 """
 
 import keras
 
 from zoo.common import (assemble, choose, compile_for, dense_layer, fraction,
                          learning_rate_schedule, positive)
-from zoo.layers import PeriodicEmbedding
+from zoo.efficient_ensemble import EfficientEnsemble
+from zoo.numbers import PeriodicEmbedding, SmoothClip
 from zoo.registry import ZooError, register
 
 NUMERIC_EMBEDDINGS = ("none", "periodic")
@@ -30,20 +32,25 @@ def mlp_space(hp):
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-1, sampling="log"),
         "numeric_embedding": hp.Choice("numeric_embedding", list(NUMERIC_EMBEDDINGS)),
         "embedding_scale": hp.Float("embedding_scale", 1e-2, 10.0, sampling="log"),
+        "smooth_clip": hp.Boolean("smooth_clip"),
+        "members": hp.Choice("members", [1, 8]),
     }
 
 
-def embedding_layers(numeric_embedding, numeric_columns, embedding_scale):
-    """[PeriodicEmbedding] of the first `numeric_columns` inputs (all, where None), or [] (no
-    embedding asked for, or no numbers to embed: a table of categories alone)."""
-    if choose(numeric_embedding, NUMERIC_EMBEDDINGS, "numeric_embedding") == "none":
-        return []
+def number_layers(numeric_embedding, numeric_columns, embedding_scale, smooth_clip):
+    """[SmoothClip] and [PeriodicEmbedding] of the first `numeric_columns` inputs (all, where
+    None), as asked for; none for a table without numbers (`numeric_columns` 0)."""
+    choose(numeric_embedding, NUMERIC_EMBEDDINGS, "numeric_embedding")
     if numeric_columns is not None and numeric_columns < 0:
         raise ZooError(f"numeric_columns must be >= 0 or None (all), got {numeric_columns}")
     if numeric_columns == 0:
         return []
-    return [PeriodicEmbedding(numeric_columns, scale=positive(embedding_scale, "embedding_scale"),
-                              name="numeric_embedding")]
+    clip = [SmoothClip(numeric_columns, name="smooth_clip")] if smooth_clip else []
+    if numeric_embedding == "none":
+        return clip
+    return [*clip, PeriodicEmbedding(numeric_columns,
+                                     scale=positive(embedding_scale, "embedding_scale"),
+                                     name="numeric_embedding")]
 
 
 def mlp_layers(hidden_units, *, activation, dropout, l2, dense):
@@ -63,13 +70,28 @@ def mlp_layers(hidden_units, *, activation, dropout, l2, dense):
 REGRESSION_LOSSES = ("mse", "mae", "huber")
 
 
+def hidden_and_head(hidden, head_units, head_activation, *, members, l2, output_bias, dense):
+    """The hidden layers then the output layer; with `members` > 1, an EfficientEnsemble of
+    that many members sharing the hidden layers, each with its own head."""
+    positive(members, "members")
+    if members == 1:
+        return [*hidden, dense_layer(head_units, dense=dense, activation=head_activation, l2=l2,
+                                     bias=output_bias, name="output")]
+    if not hidden:
+        raise ZooError(f"members={members} share the hidden layers, and hidden_units is empty")
+    # float32, as dense_layer's "output" is: the answers keep 24 bits under mixed precision
+    return [EfficientEnsemble(keras.Sequential(hidden, name="shared"), members, head_units,
+                              activation=head_activation, bias=output_bias, l2=l2,
+                              dtype="float32", name="output")]
+
+
 def _mlp(task, head_units, head_activation, input_shape, *, name, hidden_units, activation,
          dropout, l2, api, optimizer, learning_rate, dense, output_bias=0.0, loss=None,
-         weight_decay=0.0, decay_steps=0, embedding=("none", None, 0.01)):
-    layers = [*embedding_layers(*embedding),
-              *mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)]
-    layers.append(dense_layer(head_units, dense=dense, activation=head_activation, l2=l2,
-                              bias=output_bias, name="output"))
+         weight_decay=0.0, decay_steps=0, numbers=("none", None, 0.01, False), members=1):
+    hidden = mlp_layers(hidden_units, activation=activation, dropout=dropout, l2=l2, dense=dense)
+    layers = [*number_layers(*numbers),
+              *hidden_and_head(hidden, head_units, head_activation, members=members, l2=l2,
+                               output_bias=output_bias, dense=dense)]
     model = assemble(input_shape, layers, api=api, name=name)
     return compile_for(model, task, optimizer=optimizer, loss=loss, weight_decay=weight_decay,
                        learning_rate=learning_rate_schedule(learning_rate, decay_steps))
@@ -87,7 +109,8 @@ def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activatio
                     dropout=0.0, l2=0.0, api="functional", optimizer="adam",
                     learning_rate=1e-3, dense="keras", output_bias=0.0, loss="mse",
                     weight_decay=0.0, decay_steps=0, numeric_embedding="none",
-                    numeric_columns=None, embedding_scale=0.01):
+                    numeric_columns=None, embedding_scale=0.01, smooth_clip=False,
+                    members=1):
     """Linear output, mean absolute error metric; `loss` "mse", "mae" (what MAE is judged by:
     the median's loss) or "huber".
 
@@ -95,14 +118,18 @@ def dense_regressor(input_shape, num_outputs=1, hidden_units=(64, 64), activatio
     (AdamW-style) weight decay; `decay_steps` > 0: cosine-decay the learning rate over them.
     `numeric_embedding="periodic"`: the first `numeric_columns` inputs (all, where None; a
     recipe passes its numbers' count) as PeriodicEmbedding's waves, their frequencies started
-    at `embedding_scale`; the same three arguments in every MLP builder.
+    at `embedding_scale`; `smooth_clip`: those inputs through SmoothClip first (RealMLP's x /
+    sqrt(1 + (x/3)^2)). `members` > 1: that many networks sharing the hidden layers, each with
+    its own input scaling and head, their answers averaged (TabM-mini:
+    zoo.efficient_ensemble.EfficientEnsemble). These five arguments are in every MLP builder.
     """
     return _mlp("regression", num_outputs, None, input_shape, name="dense_regressor",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
                 output_bias=output_bias, loss=choose(loss, REGRESSION_LOSSES, "loss"),
                 weight_decay=weight_decay, decay_steps=decay_steps,
-                embedding=(numeric_embedding, numeric_columns, embedding_scale))
+                numbers=(numeric_embedding, numeric_columns, embedding_scale, smooth_clip),
+                members=members)
 
 
 @register(tasks=("binary",), inputs=("table",), space=mlp_space)
@@ -110,7 +137,8 @@ def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation
                       dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
                       learning_rate=1e-3, dense="keras", output_bias=0.0, label_smoothing=0.0,
                       weight_decay=0.0, decay_steps=0, numeric_embedding="none",
-                      numeric_columns=None, embedding_scale=0.01):
+                      numeric_columns=None, embedding_scale=0.01, smooth_clip=False,
+                      members=1):
     """One sigmoid unit, binary cross-entropy, accuracy and AUC.
 
     `output_bias`: start at the training classes' log-odds, log(positives / negatives).
@@ -122,7 +150,8 @@ def binary_classifier(input_shape, num_outputs=1, hidden_units=(32,), activation
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
                 output_bias=output_bias, weight_decay=weight_decay, decay_steps=decay_steps,
                 loss=smoothed(keras.losses.BinaryCrossentropy, label_smoothing),
-                embedding=(numeric_embedding, numeric_columns, embedding_scale))
+                numbers=(numeric_embedding, numeric_columns, embedding_scale, smooth_clip),
+                members=members)
 
 
 @register(tasks=("multiclass",), inputs=("table",), space=mlp_space)
@@ -130,11 +159,13 @@ def multiclass_classifier(input_shape, num_outputs, hidden_units=(32,), activati
                           dropout=0.2, l2=1e-4, api="functional", optimizer="adam",
                           learning_rate=1e-3, dense="keras", label_smoothing=0.0,
                           weight_decay=0.0, decay_steps=0, numeric_embedding="none",
-                          numeric_columns=None, embedding_scale=0.01):
+                          numeric_columns=None, embedding_scale=0.01, smooth_clip=False,
+                          members=1):
     """Softmax over `num_outputs` classes, categorical cross-entropy on one-hot labels."""
     return _mlp("multiclass", num_outputs, "softmax", input_shape, name="multiclass_classifier",
                 hidden_units=hidden_units, activation=activation, dropout=dropout, l2=l2,
                 api=api, optimizer=optimizer, learning_rate=learning_rate, dense=dense,
                 weight_decay=weight_decay, decay_steps=decay_steps,
                 loss=smoothed(keras.losses.CategoricalCrossentropy, label_smoothing),
-                embedding=(numeric_embedding, numeric_columns, embedding_scale))
+                numbers=(numeric_embedding, numeric_columns, embedding_scale, smooth_clip),
+                members=members)

@@ -13,7 +13,7 @@ import numpy as np
 import zoo
 from recipes.evaluation import baselines, forecasts
 from recipes.features import encoding
-from recipes.features.targets import served
+from recipes.features.targets import restored, served
 from recipes.runs import rundir
 from recipes.training import devices, tape
 
@@ -83,7 +83,8 @@ def test_metrics(plan, loaded, network):
         return test, None, None
     outputs, targets = test_data.predictions(network, config.batch_size)
     if scale:  # learned in other units: the headline in the target's own, as predict answers
-        outputs, targets = (np.asarray(served(task, values, scale)) for values in (outputs, targets))
+        outputs, targets = np.asarray(served(task, outputs, scale)), np.asarray(restored(
+            targets, scale))  # the truth unbounded: a test target may lie past the training's
         test[task.headline] = baselines.headline_metric(task)(targets.ravel(), outputs.ravel())
     return test, outputs, targets
 

@@ -32,8 +32,11 @@ def fit_scale(task, target, transform):
         raise UserError(f"a log target transform needs values above -1; the target's least is "
                         f"{values.min():g}")
     learned_values = np.log1p(values) if transform == "log" else values
-    return {"transform": transform, "mean": float(learned_values.mean()),
-            "scale": float(learned_values.std() or 1.0)}
+    mean, spread = float(learned_values.mean()), float(learned_values.std() or 1.0)
+    return {"transform": transform, "mean": mean, "scale": spread,
+            # the training targets' range, standardised: where `served` bounds a log's answers
+            "low": (float(learned_values.min()) - mean) / spread,
+            "high": (float(learned_values.max()) - mean) / spread}
 
 
 def learned(task, target, classes, scale):
@@ -46,12 +49,26 @@ def learned(task, target, classes, scale):
 
 
 def served(task, outputs, scale):
-    """The network's outputs as served (Task.answer), values back in the target's own units."""
+    """The network's outputs as served (Task.answer), values back in the target's own units.
+
+    An answer learned as a log is bounded by the training targets' range first: exp turns a
+    network's linear extrapolation (a ReLU network's, for an input far outside what it was
+    trained on) into an exponential one. Unbounded, a salary survey's validation rows got
+    answers past float32's largest number, infinite. Trees never answer outside their training
+    targets' range either. (A scale saved before the bounds were kept has none.)"""
     answers = task.answer(outputs)
+    if scale and scale["transform"] == "log" and "low" in scale:
+        answers = keras.ops.clip(answers, scale["low"], scale["high"])
+    return restored(answers, scale)
+
+
+def restored(values, scale):
+    """Values of the learned scale (standardised, or standardised logs) back in the target's
+    own units; as they are where `scale` is {}."""
     if not scale:
-        return answers
-    answers = answers * scale["scale"] + scale["mean"]
-    return keras.ops.expm1(answers) if scale["transform"] == "log" else answers
+        return values
+    values = values * scale["scale"] + scale["mean"]
+    return keras.ops.expm1(values) if scale["transform"] == "log" else values
 
 
 def skew(values):

@@ -1,6 +1,7 @@
-"""Periodic embeddings of numbers (zoo.layers.PeriodicEmbedding, the MLPs' numeric_embedding):
-the layer's arithmetic, every MLP builder with it in both APIs, what it learns that a plain MLP
-does not, and a csv run that embeds exactly its numbers."""
+"""How an MLP reads a table's numbers (zoo/numbers.py): smooth clipping (`smooth_clip`) and
+periodic embeddings (`numeric_embedding`): the layers' arithmetic, every MLP builder with them
+in both APIs, what each does that a plain MLP does not, and a csv run that embeds exactly its
+numbers."""
 
 import keras
 import numpy as np
@@ -11,8 +12,8 @@ import zoo
 from recipes.data.dataset import Dataset
 from recipes.features import parts, preprocess
 from recipes.runs import rundir
-from tests.conftest import exit_code
-from zoo.layers import PeriodicEmbedding
+from tests.conftest import exit_code, trains_and_reloads
+from zoo.numbers import PeriodicEmbedding, SmoothClip
 
 MLPS = ["dense_regressor", "binary_classifier", "multiclass_classifier"]
 
@@ -31,6 +32,27 @@ def test_each_embedded_column_is_its_own_dense_relu_of_cos_and_sin_and_the_rest_
     np.testing.assert_array_equal(out[:, -1], x[:, 2])  # the third column passes as it is
 
 
+def test_smooth_clipping_bounds_the_first_columns_keeps_their_order_and_passes_the_rest():
+    x = np.array([[0.1, -10.0, 100.0, 7.0], [1.0, 10.0, 1000.0, 8.0]], "float32")
+    out = np.asarray(SmoothClip(columns=3)(x))
+    expected = x[:, :3] / np.sqrt(1 + (x[:, :3] / 3) ** 2)
+    np.testing.assert_allclose(out[:, :3], expected, rtol=1e-6)
+    np.testing.assert_array_equal(out[:, 3], x[:, 3])
+    assert abs(out[0, 0] - 0.1) < 1e-3  # about the identity near 0
+    assert -3 < out[0, 1] < -2.8 and 2.99 < out[0, 2] < out[1, 2] < 3  # bounded, in order
+
+
+def test_a_number_far_outside_the_training_range_moves_a_clipped_mlp_no_further():
+    keras.utils.set_random_seed(0)
+    clipped = zoo.build("dense_regressor", (2,), 1, smooth_clip=True, numeric_columns=1)
+    keras.utils.set_random_seed(0)
+    plain = zoo.build("dense_regressor", (2,), 1)
+    far = np.array([[1e3, 0.5], [1e6, 0.5]], "float32")  # a typo's worth of standard deviations
+    answers = clipped.predict(far, verbose=0)[:, 0]
+    assert abs(answers[1] - answers[0]) < 1e-3  # both read as about 3
+    assert abs(plain.predict(far, verbose=0)[1, 0]) > 1e3  # a ReLU MLP extrapolates linearly
+
+
 def test_without_a_column_count_every_column_is_embedded():
     layer = PeriodicEmbedding(width=2)
     assert np.asarray(layer(np.zeros((1, 3), "float32"))).shape == (1, 6)
@@ -38,22 +60,14 @@ def test_without_a_column_count_every_column_is_embedded():
 
 @pytest.mark.parametrize("api", ["sequential", "functional"])
 @pytest.mark.parametrize("name", MLPS)
-def test_every_mlp_trains_with_periodic_embeddings_and_loads_in_safe_mode(name, api, tmp_path):
+def test_every_mlp_trains_with_clipped_and_embedded_numbers_and_loads_in_safe_mode(name, api, tmp_path):
     outputs = 3 if name == "multiclass_classifier" else 1
-    model = zoo.build(name, (5,), outputs, api=api, hidden_units=(8,),
+    model = zoo.build(name, (5,), outputs, api=api, hidden_units=(8,), smooth_clip=True,
                       numeric_embedding="periodic", numeric_columns=3, embedding_scale=0.5)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(16, 5)).astype("float32")
-    y = (np.eye(3)[rng.integers(0, 3, 16)] if outputs == 3 else
-         rng.integers(0, 2, (16, 1)).astype("float32"))
     embedding = model.get_layer("numeric_embedding")
     assert embedding.columns == 3 and embedding.scale == 0.5
-    before = embedding.get_weights()
-    assert np.isfinite(model.train_on_batch(x, y, return_dict=True)["loss"])
-    assert all(not np.array_equal(a, b) for a, b in zip(before, embedding.get_weights()))
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert model.get_layer("smooth_clip").columns == 3
+    trains_and_reloads(model, "numeric_embedding", tmp_path)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -117,10 +131,10 @@ def test_a_csv_run_with_periodic_embeddings_embeds_its_numbers_and_learns(tmp_pa
     assert embedding.columns == 2  # x and noise; the shop's one-hot columns pass as they are
 
 
-def test_a_table_without_numbers_gets_no_embedding():
+def test_a_table_without_numbers_gets_no_embedding_and_no_clipping():
     model = zoo.build("binary_classifier", (6,), 1, numeric_embedding="periodic",
-                      numeric_columns=0)
-    assert not any(isinstance(layer, PeriodicEmbedding) for layer in model.layers)
+                      numeric_columns=0, smooth_clip=True)
+    assert not any(isinstance(layer, (PeriodicEmbedding, SmoothClip)) for layer in model.layers)
     x = np.eye(6, dtype="float32")
     assert np.isfinite(model.train_on_batch(x, np.ones((6, 1), "float32"),
                                             return_dict=True)["loss"])
