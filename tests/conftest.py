@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 from hypothesis import Phase, settings
@@ -21,6 +20,7 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:  # a pytest-xdist worker, before T
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(max(1, share)))
 
 import recipes  # noqa: F401  (quiets TensorFlow's start-up logging before anything imports it)
+import keras  # after the thread settings above: importing it starts TensorFlow
 from recipes.cli import main
 
 # Hypothesis (tests/test_generated_tables.py): "ci", the default, tries the same examples every run
