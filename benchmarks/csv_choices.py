@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+import zoo
 from benchmarks import common, peers
 from benchmarks.csv_suite import DEV_SUITE, error, geometric_mean
 from recipes.data.dataset import DataOptions
@@ -88,14 +89,15 @@ def one_file(path, candidates, seeds, epochs, workdir, stored=None):
     for seed in seeds:
         # one split and preprocessing per seed: the candidates' hyperparameters change neither
         plan, loaded = prepare("csv", RunOptions(data=data, seed=seed, quiet=True))
-        key = plan.task.headline
+        key, pinned = plan.task.headline, alternatives_pinned(plan)
         found = {"candidates": dict((stored or {}).get((path.name, seed), {}))}
         for name, hyperparameters in candidates.items():
             if name in found["candidates"]:
                 continue
             out = Path(workdir) / f"{path.stem}-{seed}-{name.replace(' ', '_')}"
             metrics = run("csv", RunOptions(data=data, seed=seed, epochs=epochs, quiet=True,
-                                            out=out, hyperparameters=hyperparameters))
+                                            out=out,
+                                            hyperparameters={**pinned, **hyperparameters}))
             found["candidates"][name] = {
                 "val": validation_score(out, loaded, plan.task), "test": metrics["test"][key],
                 "seconds": metrics["train_seconds"]}
@@ -104,6 +106,14 @@ def one_file(path, candidates, seeds, epochs, workdir, stored=None):
         found["best_peer_val"] = (max if key == "accuracy" else min)(others.values())
         seeds_found.append(found)
     return {"file": path.name, "metric": key, "seeds": seeds_found}
+
+
+def alternatives_pinned(plan):
+    """The hyperparameters of the recipe's small-table alternatives (recipes/workflow/choice.py)
+    at the builder's defaults, as --set pins them: a candidate is one configuration, so no run
+    here chooses between two on the validation rows it is scored on."""
+    defaults = zoo.hyperparameters(plan.model_name)
+    return {key: defaults[key] for alternative in plan.recipe.alternatives for key in alternative}
 
 
 def reusable(report, candidates):

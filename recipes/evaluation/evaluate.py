@@ -89,6 +89,14 @@ def test_metrics(plan, loaded, network):
     return test, outputs, targets
 
 
+def served_headline(task, preprocessing, outputs, truth):
+    """The task's headline of a network's `outputs` as predict serves them (values in the
+    target's own units, or the most probable class's name) against the raw `truth`."""
+    answers = np.asarray(served(task, outputs, preprocessing.scale))
+    truth = np.asarray(truth).astype(str) if task.classification else np.asarray(truth)
+    return baselines.headline_metric(task)(truth, task.decode(answers, preprocessing.classes))
+
+
 def reference(task, loaded, seed):
     """The scikit-learn reference on the same split: TF-IDF and logistic regression on a text's
     raw strings; else the task's model on the encoded features (for a series: ridge regression

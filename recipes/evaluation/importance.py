@@ -19,8 +19,7 @@ bounded whatever the file's size.
 
 import numpy as np
 
-from recipes.evaluation import baselines
-from recipes.features import targets
+from recipes.evaluation import evaluate
 
 # Encoded cells per encoder or `predict` call: the probes and shuffled copies go through in as few
 # calls as this allows (one call per shuffle cost ~0.3 s of set-up each), and a wide encoding
@@ -108,25 +107,21 @@ def shuffled(preprocessing, feed, flat, name, rolled, permutations):
 def scores_of(network, copies, shape, preprocessing, task, target):
     """The headline of the served answers to each encoded copy (flattened rows), the copies
     stacked into as few `predict` calls as CELLS_PER_CALL allows."""
-    rows = len(target)
-    per_call = max(1, CELLS_PER_CALL // max(rows * int(np.prod(shape)), 1))
-    truth = np.asarray(target).astype(str) if task.classification else np.asarray(target)
-    headline = baselines.headline_metric(task)
+    per_call = max(1, CELLS_PER_CALL // max(len(target) * int(np.prod(shape)), 1))
     scores, group = [], []
     for copy in copies:
         group.append(copy)
         if len(group) == per_call:
-            scores += group_scores(network, group, shape, preprocessing, task, truth, headline)
+            scores += group_scores(network, group, shape, preprocessing, task, target)
             group = []
     if group:
-        scores += group_scores(network, group, shape, preprocessing, task, truth, headline)
+        scores += group_scores(network, group, shape, preprocessing, task, target)
     return scores
 
 
-def group_scores(network, group, shape, preprocessing, task, truth, headline):
-    rows = len(truth)
+def group_scores(network, group, shape, preprocessing, task, target):
+    rows = len(target)
     outputs = network.predict(np.concatenate(group).reshape(-1, *shape), batch_size=16384,
                               verbose=0)
-    answers = np.asarray(targets.served(task, outputs, preprocessing.scale))
-    return [headline(truth, task.decode(answers[i * rows:(i + 1) * rows], preprocessing.classes))
-            for i in range(len(group))]
+    return [evaluate.served_headline(task, preprocessing, outputs[i * rows:(i + 1) * rows],
+                                     target) for i in range(len(group))]

@@ -97,8 +97,7 @@ def decide(entry, options, loaded):
     """The plan: the model (the recipe's, tuned for it, or --model), its hyperparameters, and
     the training configuration."""
     task = zoo.task(loaded.dataset.task)
-    recipe_model, task_defaults = MODEL_FOR_TASK[task.name] if entry.model == "auto" else \
-        (entry.model, {})
+    recipe_model, task_defaults = recipes_model(entry, task)
     model_name = options.model or recipe_model
     if task.name not in zoo.entry(model_name).tasks:
         raise UserError(f"model {model_name!r} does not do {task.name}; models that do: "
@@ -126,6 +125,12 @@ def decide(entry, options, loaded):
     # unless --set decay_steps pins it.
     anneal = entry.anneal and model_name == recipe_model and "decay_steps" not in hyperparameters
     return Plan(entry, task, model_name, hyperparameters, config, anneal)
+
+
+def recipes_model(entry, task):
+    """(The model recipe `entry` trains for `task` where --model does not name another, what it
+    adds to the recipe's hyperparameters for that task)."""
+    return MODEL_FOR_TASK[task.name] if entry.model == "auto" else (entry.model, {})
 
 
 def class_weight(task, asked, loaded):

@@ -17,6 +17,7 @@ from recipes.evaluation import evaluate
 from recipes.runs import rundir
 from recipes.serving import export
 from recipes.training import callbacks, train
+from recipes.workflow import choice
 from recipes.workflow.refit import refit_linear
 from recipes.data.dataset import DataOptions
 from recipes.workflow.prepare import build_network, prepare
@@ -66,6 +67,9 @@ def run(name, options):
                              plan.config, callbacks=callbacks.standard(plan.config, staging))
         result = callbacks.whole_run(result, staging, examples=len(loaded.sources["train"]))
         result, refit = refitted(plan, loaded, network, result)
+        plan, network, result, made = chosen(plan, loaded, network, result, options)
+        if made is not None and made.chosen:
+            refit = None  # the first network's, not the kept one's
         members = [(network, result)] + [train_member(plan, loaded, index, options.quiet)
                                          for index in range(1, options.ensemble)]
         if len(members) > 1:
@@ -74,6 +78,8 @@ def run(name, options):
         metrics = evaluate.evaluate(plan, loaded, network, result)
         if refit is not None:
             metrics["refit"] = refit.metrics()
+        if made is not None:
+            metrics["choice"] = made.metrics()
         if len(members) > 1:
             metrics["ensemble"] = {"members": len(members), "seeds": [
                 member_seed(plan, i) for i in range(len(members))],
@@ -99,6 +105,28 @@ def refitted(plan, loaded, network, result):
     return replace(result, seconds=result.seconds + refit.seconds), refit
 
 
+def chosen(plan, loaded, network, result, options):
+    """On a small table, the recipe's network (`network`, trained as `result`) or an
+    alternative's, whichever scores best on validation (recipes/workflow/choice.py):
+    (plan, network, result, `Choice`), the result's seconds those of all the networks trained;
+    as they came, with None, where there is no alternative to try."""
+    tried = choice.alternatives(plan, loaded, options.hyperparameters)
+    if not tried:
+        return plan, network, result, None
+    trained = [(plan, network, result, choice.validation_score(plan, loaded, network))]
+    for alternative in tried:
+        if not options.quiet:
+            print("choice: a small table, so also training "
+                  f"{choice.described(choice.overrides(plan, alternative))}")
+        other, other_result = train_again(alternative, loaded)
+        trained.append((alternative, other, other_result,
+                        choice.validation_score(alternative, loaded, other)))
+    (plan, network, kept, _), made = choice.choose(plan, trained)
+    if not options.quiet:
+        print(made.summary())
+    return plan, network, replace(kept, seconds=sum(r.seconds for _, _, r, _ in trained)), made
+
+
 MEMBER_SEED_STEP = 1000  # --ensemble's network i trains from seed + 1000 i: on the same split
 
 
@@ -114,9 +142,16 @@ def train_member(plan, loaded, index, quiet):
     suite's validation splits, 5 networks cut bike sharing's MAE 4% and california's 3%, for 5x
     the training time; bank marketing and heart disease gained nothing (docs/your-own-csv.md)."""
     member = replace(plan, config=replace(plan.config, seed=member_seed(plan, index)))
-    network = build_network(member, loaded)
     if not quiet:
         print(f"ensemble: training network {index + 1} (seed {member.config.seed})")
-    result = train.train(network, loaded.sources["train"], loaded.sources["val"], member.config,
-                         callbacks=callbacks.make(member.config, early_stopping=True))
-    return network, refitted(member, loaded, network, result)[0]
+    return train_again(member, loaded)
+
+
+def train_again(plan, loaded):
+    """Another network of the run, from `plan`: built and trained on the run's split with early
+    stopping, its linear paths refitted; (network, TrainResult). It keeps no backups: a resumed
+    run trains it again."""
+    network = build_network(plan, loaded)
+    result = train.train(network, loaded.sources["train"], loaded.sources["val"], plan.config,
+                         callbacks=callbacks.make(plan.config, early_stopping=True))
+    return network, refitted(plan, loaded, network, result)[0]
